@@ -1,0 +1,53 @@
+"""``plantserve``: the one CLI. Each subcommand lives in its own module, imported only when used,
+so ``plantserve predict`` never imports TensorFlow.
+
+A subcommand module exposes ``add_arguments(parser)`` and ``run(args) -> int``.
+Exit codes: 0 success, 1 failure at run time, 2 bad input (arguments, data, store).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+__all__ = ["main", "SUBCOMMANDS"]
+
+#: name -> (module, one-line help). Order is the order shown in --help.
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "train": ("training.cli", "train a model and publish a verified version to a store"),
+    "serve": ("serving.server.cli", "TensorFlow Serving-compatible model server for one machine"),
+    "sidecar": ("serving.sidecar.cli", "sync, verify, roll out and roll back versions next to a server"),
+    "rollout": ("serving.sidecar.rollout_cli", "fleet decisions: status, pin, unpin, block, rollback"),
+    "predict": ("serving.client.cli", "call a model over gRPC or REST and print a table"),
+    "bench": ("serving.bench.cli", "open- or closed-loop load generator for any TF Serving endpoint"),
+    "demo": ("serving.demo", "the whole stack on one machine"),
+}
+
+
+def _load(name: str):
+    module, _ = SUBCOMMANDS[name]
+    return importlib.import_module(module)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="plantserve", description=__doc__.splitlines()[0])
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    chosen = next((a for a in argv if a in SUBCOMMANDS), None)
+    for name, (_module, help_text) in SUBCOMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if name == chosen:
+            _load(name).add_arguments(p)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return int(_load(args.command).run(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Object storage for published model versions: local directories and S3-compatible stores.
+
+Example::
+
+    >>> from serving.store import open_store
+    >>> store = open_store("/tmp/plantserve-doc-store")
+    >>> store.write_bytes("fuel/.probe", b"x"); store.read_bytes("fuel/.probe")
+    b'x'
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .base import ObjectInfo, ProgressFn, Store
+from .errors import (
+    StoreConflictError,
+    StoreCredentialsError,
+    StoreError,
+    StoreIntegrityError,
+    StoreNotFoundError,
+    StoreUnreachableError,
+)
+from .local import LocalStore
+from .s3 import S3Options
+
+__all__ = [
+    "open_store",
+    "Store",
+    "ObjectInfo",
+    "ProgressFn",
+    "LocalStore",
+    "S3Options",
+    "StoreError",
+    "StoreConflictError",
+    "StoreCredentialsError",
+    "StoreIntegrityError",
+    "StoreNotFoundError",
+    "StoreUnreachableError",
+]
+
+
+def open_store(uri: str, s3: S3Options | None = None, create: bool = False) -> Store:
+    """Open ``uri``: a path, ``file://PATH`` or ``s3://BUCKET[/PREFIX]``.
+
+    ``create`` makes a missing local directory (training's first publish); readers leave it False.
+    """
+    if uri.startswith("s3://"):
+        from .s3 import S3Store
+
+        return S3Store(uri, s3)
+    if uri.startswith("gs://"):
+        raise ValueError(
+            f"{uri}: gs:// stores are reached through GCS's S3-compatible XML API: "
+            "use s3://BUCKET with --s3-endpoint-url=https://storage.googleapis.com and HMAC keys"
+        )
+    if "://" in uri and not uri.startswith("file://"):
+        raise ValueError(f"unsupported store URI {uri!r}: use a directory, file://PATH or s3://BUCKET/PREFIX")
+    root = Path(uri[len("file://"):] if uri.startswith("file://") else uri)
+    if create:
+        root.mkdir(parents=True, exist_ok=True)
+    return LocalStore(root)

@@ -1,0 +1,139 @@
+"""The layout of one model in a store, and the operations on its versions.
+
+::
+
+    <model>/<version>/...           the SavedModel files of a version
+    <model>/<version>/manifest.json written last: the version is visible only once it exists
+    <model>/.claims/<version>       version-number claims, created exclusively, never deleted
+    <model>/rollout.json            the fleet rollout pointer (see serving.sidecar.pointer)
+
+Version numbers are claimed with an exclusive create (``O_EXCL`` locally, ``If-None-Match: *``
+on S3), so two publishers can never take the same number, and a number is never reused
+even after its version is deleted.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+from collections import defaultdict
+from pathlib import Path
+
+from .base import ProgressFn, Store
+from .errors import StoreConflictError, StoreNotFoundError
+from .manifest import MANIFEST_NAME, Manifest, ManifestError, verify_dir
+
+__all__ = ["ModelRepository", "CLAIMS_DIR"]
+
+log = logging.getLogger(__name__)
+
+CLAIMS_DIR = ".claims"
+#: Files moved at once by publish() and fetch(); each S3 file also splits into parallel parts.
+TRANSFER_CONCURRENCY = 4
+#: How many numbers reserve_next() tries before giving up (each failure means a concurrent publisher).
+_MAX_CLAIM_ATTEMPTS = 64
+
+
+def _as_version(name: str) -> int | None:
+    """TF Serving's rule: a child whose name parses as an int64 is a version ("007" is 7)."""
+    try:
+        value = int(name, 10)
+    except ValueError:
+        return None
+    return value if name.strip() == name and value >= 0 else None
+
+
+class ModelRepository:
+    def __init__(self, store: Store, model: str) -> None:
+        if not model or "/" in model or model.startswith("."):
+            raise ValueError(f"invalid model name {model!r}")
+        self.store = store
+        self.model = model
+
+    def _listing(self) -> dict[int, dict[str, int]]:
+        """version -> {relative path: size} for every numeric dir, complete or not."""
+        found: dict[int, dict[str, int]] = defaultdict(dict)
+        for obj in self.store.list(f"{self.model}/"):
+            head, _, rel = obj.key[len(self.model) + 1:].partition("/")
+            version = _as_version(head)
+            if version is not None and rel:
+                found[version][rel] = obj.size
+        return found
+
+    def versions(self) -> list[int]:
+        """Versions with a valid manifest whose files are all present at the listed sizes, ascending."""
+        ready = []
+        for version, files in sorted(self._listing().items()):
+            if MANIFEST_NAME not in files:
+                continue
+            try:
+                manifest = self.manifest(version)
+            except (ManifestError, StoreNotFoundError) as exc:
+                log.warning("ignoring %s version %s: %s", self.model, version, exc)
+                continue
+            missing = [f.path for f in manifest.files if files.get(f.path) != f.size]
+            if missing:
+                log.warning("ignoring %s version %s: files missing or truncated: %s", self.model, version, missing[:5])
+                continue
+            ready.append(version)
+        return ready
+
+    def latest(self) -> int | None:
+        versions = self.versions()
+        return versions[-1] if versions else None
+
+    def manifest(self, version: int) -> Manifest:
+        manifest = Manifest.from_json(self.store.read_bytes(f"{self.model}/{version}/{MANIFEST_NAME}"))
+        if manifest.model != self.model or manifest.version != version:
+            raise ManifestError(
+                f"manifest at {self.model}/{version} describes {manifest.model}/{manifest.version}"
+            )
+        return manifest
+
+    def reserve_next(self) -> int:
+        """Claim the next version number: one above every claim and every version dir ever seen."""
+        claimed = {
+            v for obj in self.store.list(f"{self.model}/{CLAIMS_DIR}/")
+            if (v := _as_version(obj.key.rsplit("/", 1)[-1])) is not None
+        }
+        candidate = max(claimed | set(self._listing()) | {0}) + 1
+        for _ in range(_MAX_CLAIM_ATTEMPTS):
+            try:
+                self.store.create_exclusive(f"{self.model}/{CLAIMS_DIR}/{candidate}", b"")
+                return candidate
+            except StoreConflictError:
+                candidate += 1
+        raise StoreConflictError(f"could not claim a version of {self.model} after {_MAX_CLAIM_ATTEMPTS} tries")
+
+    def publish(self, local_dir: Path, manifest: Manifest, progress: ProgressFn | None = None) -> str:
+        """Upload every file of ``manifest`` from ``local_dir``, then the manifest last. Returns the URI."""
+        verify_dir(local_dir, manifest)
+        prefix = f"{self.model}/{manifest.version}"
+        with concurrent.futures.ThreadPoolExecutor(TRANSFER_CONCURRENCY) as pool:
+            futures = [
+                pool.submit(self.store.upload_file, f"{prefix}/{f.path}", local_dir / f.path, progress)
+                for f in manifest.files
+            ]
+            for future in futures:
+                future.result()
+        self.store.write_bytes(f"{prefix}/{MANIFEST_NAME}", manifest.to_json().encode())
+        return f"{self.store.uri}/{prefix}"
+
+    def fetch(self, version: int, dest: Path, progress: ProgressFn | None = None,
+              manifest: Manifest | None = None) -> Manifest:
+        """Download a version's files into ``dest`` and verify them against its manifest.
+
+        The caller owns ``dest`` (the sidecar passes a non-numeric staging dir and renames it).
+        Raises StoreIntegrityError on any size or sha256 mismatch.
+        """
+        manifest = manifest or self.manifest(version)
+        prefix = f"{self.model}/{version}"
+        with concurrent.futures.ThreadPoolExecutor(TRANSFER_CONCURRENCY) as pool:
+            futures = [
+                pool.submit(self.store.download_file, f"{prefix}/{f.path}", dest / f.path, progress)
+                for f in manifest.files
+            ]
+            for future in futures:
+                future.result()
+        verify_dir(dest, manifest)
+        (dest / MANIFEST_NAME).write_text(manifest.to_json())
+        return manifest

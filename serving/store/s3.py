@@ -1,0 +1,156 @@
+"""The S3-compatible store (AWS S3, MinIO, anything that speaks the S3 HTTP protocol).
+
+TF Serving lost ``s3://`` in 2.7 (tensorflow/serving#1963); this backend is how plantserve
+reaches S3 instead. Credentials and region come from the standard AWS chain (env vars,
+``~/.aws``, IRSA web identity); the endpoint from ``endpoint_url`` or ``AWS_ENDPOINT_URL``.
+boto3 is imported here only, so the client package never pays for it.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from pathlib import Path
+from typing import Iterator
+
+from .base import ObjectInfo, ProgressFn, Store
+from .errors import (
+    StoreConflictError,
+    StoreCredentialsError,
+    StoreError,
+    StoreNotFoundError,
+    StoreUnreachableError,
+)
+
+__all__ = ["S3Store", "S3Options"]
+
+
+@dataclasses.dataclass(frozen=True)
+class S3Options:
+    #: Custom endpoint (MinIO, a loopback test server); None uses the AWS chain / AWS_ENDPOINT_URL.
+    endpoint_url: str | None = None
+    #: Files at or above this size go multipart (upload) or ranged-parallel (download).
+    multipart_threshold_bytes: int = 16 * 1024 * 1024
+    #: Part size for multipart uploads and ranged GETs.
+    multipart_chunk_bytes: int = 16 * 1024 * 1024
+    #: Concurrent parts per file.
+    max_concurrency: int = 8
+    #: Attempts per request, with boto's exponential backoff ("standard" retry mode).
+    max_attempts: int = 5
+    connect_timeout_seconds: float = 5.0
+    read_timeout_seconds: float = 60.0
+
+
+_CREDENTIAL_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "ExpiredToken", "403"}
+_NOT_FOUND_CODES = {"NoSuchKey", "NoSuchBucket", "404", "NotFound"}
+
+
+class S3Store(Store):
+    def __init__(self, uri: str, options: S3Options | None = None) -> None:
+        import boto3
+        from boto3.s3.transfer import TransferConfig
+        from botocore.config import Config
+
+        rest = uri[len("s3://"):]
+        self.bucket, _, prefix = rest.partition("/")
+        if not self.bucket:
+            raise ValueError(f"S3 URI {uri!r} has no bucket: use s3://BUCKET[/PREFIX]")
+        self.prefix = prefix.strip("/")
+        self.uri = uri.rstrip("/")
+        opts = options or S3Options()
+        self._client = boto3.session.Session().client(
+            "s3",
+            endpoint_url=opts.endpoint_url,
+            config=Config(
+                retries={"max_attempts": opts.max_attempts, "mode": "standard"},
+                connect_timeout=opts.connect_timeout_seconds,
+                read_timeout=opts.read_timeout_seconds,
+                max_pool_connections=max(10, opts.max_concurrency * 2),
+            ),
+        )
+        self._transfer = TransferConfig(
+            multipart_threshold=opts.multipart_threshold_bytes,
+            multipart_chunksize=opts.multipart_chunk_bytes,
+            max_concurrency=opts.max_concurrency,
+            use_threads=True,
+        )
+
+    # -- error mapping --------------------------------------------------------------
+    @contextlib.contextmanager
+    def _errors(self, what: str):
+        from botocore import exceptions as bx
+
+        where = f"{self.uri} ({what})"
+        try:
+            yield
+        except StoreError:
+            raise
+        except (bx.NoCredentialsError, bx.PartialCredentialsError) as exc:
+            raise StoreCredentialsError(
+                f"no S3 credentials for {where}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+                "AWS_PROFILE, or a workload identity"
+            ) from exc
+        except (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ReadTimeoutError,
+                bx.ConnectionClosedError) as exc:
+            raise StoreUnreachableError(
+                f"cannot reach the S3 endpoint for {where}: check AWS_ENDPOINT_URL / --s3-endpoint-url "
+                f"and the network ({exc})"
+            ) from exc
+        except bx.ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+                raise StoreConflictError(f"{where}: the object already exists") from exc
+            if code == "NoSuchBucket":
+                raise StoreNotFoundError(
+                    f"bucket {self.bucket!r} does not exist at this endpoint: create it or fix --store"
+                ) from exc
+            if code in _NOT_FOUND_CODES:
+                raise StoreNotFoundError(f"{where}: no such object") from exc
+            if code in _CREDENTIAL_CODES:
+                raise StoreCredentialsError(
+                    f"S3 refused the credentials for {where} ({code}): check AWS_ACCESS_KEY_ID / "
+                    "AWS_SECRET_ACCESS_KEY and the bucket policy"
+                ) from exc
+            raise StoreError(f"S3 error for {where}: {code} {exc}") from exc
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    # -- the interface ----------------------------------------------------------------
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        with self._errors(f"list {prefix or '/'}"):
+            pages = self._client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self._key(prefix)
+            )
+            items = [ObjectInfo(o["Key"][strip:], int(o["Size"])) for page in pages for o in page.get("Contents", [])]
+        yield from items
+
+    def read_bytes(self, key: str) -> bytes:
+        with self._errors(f"get {key}"):
+            return self._client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        with self._errors(f"put {key}"):
+            self._client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
+
+    def create_exclusive(self, key: str, data: bytes) -> None:
+        with self._errors(f"conditional put {key}"):
+            self._client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, IfNoneMatch="*")
+
+    def upload_file(self, key: str, path: Path, progress: ProgressFn | None = None) -> None:
+        with self._errors(f"upload {key}"):
+            self._client.upload_file(str(path), self.bucket, self._key(key), Config=self._transfer, Callback=progress)
+
+    def download_file(self, key: str, path: Path, progress: ProgressFn | None = None) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        with self._errors(f"download {key}"):
+            self._client.download_file(self.bucket, self._key(key), str(path), Config=self._transfer, Callback=progress)
+
+    def delete(self, key: str) -> None:
+        with self._errors(f"delete {key}"):
+            self._client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+    def check(self) -> None:
+        """Fail early with one actionable message if the bucket is unusable."""
+        with self._errors("head bucket"):
+            self._client.head_bucket(Bucket=self.bucket)

@@ -1,0 +1,85 @@
+"""Fixtures shared by every test package.
+
+- ``s3_server``: moto's standalone S3 server over HTTP on a free loopback port (the same
+  protocol MinIO and AWS speak), with credentials in the environment of the test process.
+- ``model_store``: a local store holding fuel and defect version 1, trained once per session
+  by ``plantserve train`` (the real training package, real SavedModels).
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support import Proc, free_port, port_open, run_cli, wait_until
+
+S3_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+@dataclasses.dataclass
+class S3Server:
+    endpoint: str
+    port: int
+    proc: Proc
+    env: dict[str, str]
+
+    def make_bucket(self, name: str) -> str:
+        import boto3
+
+        boto3.client("s3", endpoint_url=self.endpoint, **_creds()).create_bucket(Bucket=name)
+        return f"s3://{name}"
+
+
+def _creds() -> dict[str, str]:
+    return {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": "us-east-1"}
+
+
+def start_moto(tmp: Path, port: int | None = None) -> S3Server:
+    port = port or free_port()
+    proc = Proc([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], tmp / f"moto-{port}.log")
+    wait_until(lambda: port_open(port) or (not proc.alive() and (_ for _ in ()).throw(
+        RuntimeError(proc.output()))), timeout=60, what="moto S3 server")
+    endpoint = f"http://127.0.0.1:{port}"
+    return S3Server(endpoint, port, proc, {**S3_ENV, "AWS_ENDPOINT_URL": endpoint})
+
+
+@pytest.fixture
+def s3_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    server = start_moto(tmp_path)
+    for key, value in server.env.items():
+        monkeypatch.setenv(key, value)
+    try:
+        yield server
+    finally:
+        server.proc.stop()
+
+
+@pytest.fixture(scope="session")
+def model_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A local store with ``fuel/1`` and ``defect/1`` (plus manifests), trained with default settings.
+
+    Set PLANTSERVE_TEST_STORE to reuse an existing store (local development only).
+    """
+    reuse = os.environ.get("PLANTSERVE_TEST_STORE")
+    if reuse:
+        return Path(reuse)
+    store = tmp_path_factory.mktemp("store")
+    for model in ("fuel", "defect"):
+        run_cli("train", model, "--store", str(store), check=True)
+    return store
+
+
+@pytest.fixture
+def model_store_copy(model_store: Path, tmp_path: Path) -> Path:
+    """A private, writable copy of ``model_store`` for tests that change it."""
+    dest = tmp_path / "store"
+    shutil.copytree(model_store, dest)
+    return dest

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 __all__ = ["main", "SUBCOMMANDS"]
@@ -41,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         if name == chosen:
             _load(name).add_arguments(p)
     args = parser.parse_args(argv)
+    # TensorFlow's C++ start-up chatter (CUDA probing, CPU flags) is noise for operators.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return int(_load(args.command).run(args) or 0)

@@ -56,6 +56,11 @@ def open_store(uri: str, s3: S3Options | None = None, create: bool = False) -> S
     if "://" in uri and not uri.startswith("file://"):
         raise ValueError(f"unsupported store URI {uri!r}: use a directory, file://PATH or s3://BUCKET/PREFIX")
     root = Path(uri[len("file://"):] if uri.startswith("file://") else uri)
+    if root.exists() and not root.is_dir():
+        raise StoreNotFoundError(f"local store {root} is not a directory: point --store at a directory")
     if create:
-        root.mkdir(parents=True, exist_ok=True)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the local store {root}: {exc.strerror}") from exc
     return LocalStore(root)

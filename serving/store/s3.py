@@ -36,6 +36,9 @@ class S3Options:
     max_concurrency: int = 8
     #: Attempts per request, with boto's exponential backoff ("standard" retry mode).
     max_attempts: int = 5
+    #: HTTP connections kept per client; None = 2 x max_concurrency (at least 10). A caller that runs
+    #: several transfers at once (the sidecar) sizes it to transfers x max_concurrency.
+    max_pool_connections: int | None = None
     connect_timeout_seconds: float = 5.0
     read_timeout_seconds: float = 60.0
 
@@ -64,7 +67,7 @@ class S3Store(Store):
                 retries={"max_attempts": opts.max_attempts, "mode": "standard"},
                 connect_timeout=opts.connect_timeout_seconds,
                 read_timeout=opts.read_timeout_seconds,
-                max_pool_connections=max(10, opts.max_concurrency * 2),
+                max_pool_connections=opts.max_pool_connections or max(10, opts.max_concurrency * 2),
             ),
         )
         self._transfer = TransferConfig(
@@ -77,6 +80,7 @@ class S3Store(Store):
     # -- error mapping --------------------------------------------------------------
     @contextlib.contextmanager
     def _errors(self, what: str):
+        from boto3 import exceptions as b3x  # a transfer's ranged GETs give up with RetriesExceededError
         from botocore import exceptions as bx
 
         where = f"{self.uri} ({what})"
@@ -90,7 +94,7 @@ class S3Store(Store):
                 "AWS_PROFILE, or a workload identity"
             ) from exc
         except (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ReadTimeoutError,
-                bx.ConnectionClosedError) as exc:
+                bx.ConnectionClosedError, b3x.RetriesExceededError) as exc:
             raise StoreUnreachableError(
                 f"cannot reach the S3 endpoint for {where}: check AWS_ENDPOINT_URL / --s3-endpoint-url "
                 f"and the network ({exc})"

@@ -1,0 +1,134 @@
+"""``fuel``: vehicle fuel-consumption regression on Auto MPG.
+
+The graph takes the raw named features, imputes missing values with the training medians,
+one-hot encodes ``origin`` and normalises inside the model, then Dense 64-32-1.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..data.fuel import FEATURES, load_fuel
+from ..settings import TrainSettings
+from .base import PredictFn, Task, TaskData
+
+__all__ = ["FuelTask"]
+
+LEARNING_RATE = 1e-3
+BATCH_SIZE = 32
+EARLY_STOP_PATIENCE = 50  # epochs without validation improvement before stopping
+LR_PLATEAU_PATIENCE = 15  # epochs without improvement before halving the learning rate
+MIN_LEARNING_RATE = 1e-5
+
+
+def _preprocess(tf, x, medians):
+    """[n, 7] raw -> [n, 9]: NaN imputed, origin (1/2/3) one-hot."""
+    x = tf.where(tf.math.is_nan(x), medians[None, :], x)
+    origin = tf.one_hot(tf.cast(tf.round(x[:, 6]), tf.int32) - 1, 3)
+    return tf.concat([x[:, :6], origin], axis=1)
+
+
+class FuelTask(Task):
+    name = "fuel"
+    primary_metric = "mae"
+    goal = "min"
+    default_threshold = 3.0  # mpg: refuse anything worse than this whatever the latest did
+    default_epochs = 800
+
+    def load_data(self, settings: TrainSettings) -> TaskData:
+        fuel = load_fuel(settings.seed, settings.data_file)
+        medians = np.nanmedian(fuel.x_train, axis=0).astype(np.float32)
+        return TaskData(fuel.x_train, fuel.y_train, fuel.x_val, fuel.y_val, fuel.x_test, fuel.y_test,
+                        fuel.fingerprint, {"medians": medians, "names_test": fuel.names_test,
+                                           "dropped_rows": fuel.dropped_rows, "train_rows": len(fuel.x_train)})
+
+    def _features(self, x: np.ndarray, data: TaskData) -> np.ndarray:
+        import tensorflow as tf
+
+        return _preprocess(tf, tf.constant(x), tf.constant(data.info["medians"])).numpy()
+
+    def build(self, data: TaskData, adapt: bool) -> Any:
+        import keras
+
+        norm = keras.layers.Normalization(name="normalization")
+        model = keras.Sequential([
+            keras.Input(shape=(9,)),
+            norm,
+            keras.layers.Dense(64, activation="relu", name="dense_64"),
+            keras.layers.Dense(32, activation="relu", name="dense_32"),
+            keras.layers.Dense(1, name="mpg"),
+        ], name="fuel")
+        if adapt:
+            norm.adapt(self._features(data.x_train, data))
+        model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss="mse", metrics=["mae"])
+        return model
+
+    def feature_layers(self, model: Any) -> list[Any]:
+        return [model.get_layer("normalization"), model.get_layer("dense_64")]
+
+    def fit(self, model: Any, data: TaskData, epochs: int, verbose: bool) -> list[float]:
+        import keras
+
+        stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=EARLY_STOP_PATIENCE,
+                                             restore_best_weights=True)
+        plateau = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=LR_PLATEAU_PATIENCE,
+                                                    min_lr=MIN_LEARNING_RATE)
+        history = model.fit(self._features(data.x_train, data), data.y_train, epochs=epochs,
+                            batch_size=BATCH_SIZE, validation_data=(self._features(data.x_val, data), data.y_val),
+                            callbacks=[stop, plateau], verbose=2 if verbose else 0, shuffle=True)
+        return [float(v) for v in history.history["loss"]]
+
+    def servable(self, model: Any, data: TaskData) -> tuple[Any, dict[str, Any]]:
+        import tensorflow as tf
+
+        class FuelServable(tf.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.model = model
+                self.medians = tf.constant(data.info["medians"])
+
+            def _mpg(self, x):
+                return tf.reshape(self.model(_preprocess(tf, x, self.medians)), [-1])
+
+            @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name=f) for f in FEATURES])
+            def predict(self, cylinders, displacement, horsepower, weight, acceleration, model_year, origin):
+                x = tf.stack([cylinders, displacement, horsepower, weight, acceleration, model_year, origin], 1)
+                return {"mpg": self._mpg(x)}
+
+            @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="inputs")])
+            def regress(self, inputs):
+                spec = {f: tf.io.FixedLenFeature([], tf.float32, default_value=float("nan")) for f in FEATURES}
+                parsed = tf.io.parse_example(inputs, spec)
+                return {"outputs": self._mpg(tf.stack([parsed[f] for f in FEATURES], 1))}
+
+        module = FuelServable()
+        return module, {"serving_default": module.predict, "regress": module.regress}
+
+    def method_names(self) -> dict[str, str]:
+        return {"regress": "tensorflow/serving/regress"}
+
+    def request(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        return {f: np.ascontiguousarray(x[:, i]) for i, f in enumerate(FEATURES)}
+
+    def evaluate(self, predict: PredictFn, data: TaskData) -> dict[str, Any]:
+        pred = np.asarray(predict(self.request(data.x_test))["mpg"], np.float64)
+        err = pred - data.y_test
+        return {
+            "mae": float(np.mean(np.abs(err))),
+            "rmse": float(np.sqrt(np.mean(err**2))),
+            "r2": float(1 - np.sum(err**2) / np.sum((data.y_test - data.y_test.mean()) ** 2)),
+            "test_rows": int(len(err)),
+            "baseline_mae": float(np.mean(np.abs(data.y_test - np.median(data.y_train)))),
+        }
+
+    def report(self, metrics: dict[str, Any]) -> str:
+        return "\n".join([
+            "fuel: test-set evaluation (Auto MPG, held-out rows)",
+            f"  {'metric':<14}{'value':>10}",
+            f"  {'MAE (mpg)':<14}{metrics['mae']:>10.3f}",
+            f"  {'RMSE (mpg)':<14}{metrics['rmse']:>10.3f}",
+            f"  {'R²':<14}{metrics['r2']:>10.3f}",
+            f"  {'baseline MAE':<14}{metrics['baseline_mae']:>10.3f}   (predicting the training median)",
+            f"  {'test rows':<14}{metrics['test_rows']:>10d}",
+        ])

@@ -1,0 +1,77 @@
+{{/* Pod template of a training run. Usage: include "plantserve.trainingPodTemplate" (list $ "fuel") */}}
+{{- define "plantserve.trainingPodTemplate" -}}
+{{- $root := index . 0 }}{{- $model := index . 1 }}
+{{- $t := $root.Values.training }}
+metadata:
+  labels:
+    {{- include "plantserve.labelsFor" (list $root "training") | nindent 4 }}
+    plantserve.io/model: {{ $model }}
+spec:
+  restartPolicy: Never
+  serviceAccountName: {{ include "plantserve.serviceAccountName" $root }}
+  automountServiceAccountToken: false
+  enableServiceLinks: false
+  {{- with $root.Values.imagePullSecrets }}
+  imagePullSecrets:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  securityContext:
+    {{- toYaml $root.Values.podSecurityContext | nindent 4 }}
+  containers:
+    - name: train
+      image: {{ include "plantserve.image" (list $root $t.image) }}
+      imagePullPolicy: {{ $t.image.pullPolicy }}
+      args:
+        - train
+        - {{ $model }}
+        - --store={{ $root.Values.sidecar.store }}
+        - --strategy={{ $t.strategy }}
+        {{- if gt (int $t.epochs) 0 }}
+        - --epochs={{ $t.epochs }}
+        {{- end }}
+        {{- if $t.dataPersistentVolumeClaim }}
+        - --data-dir=/data
+        {{- end }}
+      env:
+        - name: HOME
+          value: /tmp
+        {{- include "plantserve.storeCredentialsEnv" $root | trim | nindent 8 }}
+      securityContext:
+        {{- toYaml $root.Values.securityContext | nindent 8 }}
+      resources:
+        {{- $resources := deepCopy $t.resources }}
+        {{- if $t.gpu }}
+        {{- $limits := default (dict) $resources.limits }}
+        {{- $_ := set $limits $root.Values.gpu.resourceName 1 }}
+        {{- $_ := set $resources "limits" $limits }}
+        {{- end }}
+        {{- toYaml $resources | nindent 8 }}
+      volumeMounts:
+        - name: tmp
+          mountPath: /tmp
+        {{- if $t.dataPersistentVolumeClaim }}
+        - name: data
+          mountPath: /data
+          readOnly: true
+        {{- end }}
+  volumes:
+    - name: tmp
+      emptyDir:
+        sizeLimit: 10Gi
+    {{- if $t.dataPersistentVolumeClaim }}
+    - name: data
+      persistentVolumeClaim:
+        claimName: {{ $t.dataPersistentVolumeClaim }}
+        readOnly: true
+    {{- end }}
+  {{- if $t.gpu }}
+  {{- with $root.Values.gpu.nodeSelector }}
+  nodeSelector:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $root.Values.gpu.tolerations }}
+  tolerations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- end }}
+{{- end }}

@@ -1,0 +1,151 @@
+"""Security assertions on every rendered pod of every scenario."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.chart.charts import (SCENARIO_IDS, SCENARIOS, container, containers, deployment_spec, find, one,
+                                pod_specs, render, render_scenario)
+
+GPU = "nvidia.com/gpu"
+
+
+def _pods(values):
+    objs = render(values)
+    pods = pod_specs(objs)
+    assert pods
+    return objs, pods
+
+
+@pytest.mark.parametrize("values", SCENARIOS, ids=SCENARIO_IDS)
+def test_pods_run_non_root_read_only_without_capabilities(values):
+    _, pods = _pods(values)
+    for where, spec in pods:
+        psc = spec.get("securityContext", {})
+        assert psc.get("runAsNonRoot") is True, where
+        assert psc.get("runAsUser", 0) != 0, where
+        assert psc.get("seccompProfile", {}).get("type") == "RuntimeDefault", where
+        assert not spec.get("hostNetwork") and not spec.get("hostPID") and not spec.get("hostIPC"), where
+        for c in containers(spec):
+            sc = c.get("securityContext", {})
+            what = f"{where} container {c['name']}"
+            assert sc.get("readOnlyRootFilesystem") is True, what
+            assert sc.get("allowPrivilegeEscalation") is False, what
+            assert sc.get("capabilities", {}).get("drop") == ["ALL"], what
+            assert not sc.get("capabilities", {}).get("add"), what
+            assert not sc.get("privileged"), what
+            assert sc.get("runAsUser", 1) != 0, what
+
+
+@pytest.mark.parametrize("values", SCENARIOS, ids=SCENARIO_IDS)
+def test_every_container_has_resources(values):
+    _, pods = _pods(values)
+    for where, spec in pods:
+        for c in containers(spec):
+            res = c.get("resources", {})
+            assert res.get("requests", {}).get("cpu") and res["requests"].get("memory"), f"{where} {c['name']}"
+            assert res.get("limits", {}).get("memory"), f"{where} {c['name']} has no memory limit"
+
+
+@pytest.mark.parametrize("values", SCENARIOS, ids=SCENARIO_IDS)
+def test_images_are_pinned(values):
+    _, pods = _pods(values)
+    for where, spec in pods:
+        for c in containers(spec):
+            image = c["image"]
+            assert "@sha256:" in image or re.search(r":[A-Za-z0-9_][A-Za-z0-9_.-]*$", image.split("/")[-1]), \
+                f"{where} {c['name']}: {image} has no tag"
+            assert not image.endswith(":latest"), f"{where} {c['name']}: {image}"
+
+
+SECRET_NAMES = re.compile(r"(password|secret|token|access_?key|credential|private)", re.I)
+
+
+def plain_text_secrets(objs: list[dict]) -> list[str]:
+    problems = [f"Secret/{o['metadata']['name']} created from values" for o in find(objs, "Secret")]
+    for where, spec in pod_specs(objs):
+        for c in containers(spec):
+            for env in c.get("env", []):
+                if SECRET_NAMES.search(env["name"]) and ("value" in env or "secretKeyRef" not in env.get("valueFrom", {})):
+                    problems.append(f"{where} {c['name']}: {env['name']} is not from a Secret")
+            for arg in [*c.get("args", []), *c.get("command", [])]:
+                if re.search(r"(secret|password|access-key)[-_a-z]*=\S", str(arg), re.I):
+                    problems.append(f"{where} {c['name']}: argument {arg}")
+    for cm in find(objs, "ConfigMap"):
+        for key, text in (cm.get("data") or {}).items():
+            if "PRIVATE KEY" in text or "AKIA" in text:
+                problems.append(f"ConfigMap {key}")
+    return problems
+
+
+@pytest.mark.parametrize("values", SCENARIOS, ids=SCENARIO_IDS)
+def test_no_plain_text_secrets(values):
+    objs, _ = _pods(values)
+    assert plain_text_secrets(objs) == []
+
+
+def test_credentials_come_from_the_existing_secret():
+    spec = deployment_spec(render_scenario("05-s3-existing-secret"))
+    env = {e["name"]: e for e in container(spec, "sidecar")["env"]}
+    assert env["AWS_ACCESS_KEY_ID"]["valueFrom"]["secretKeyRef"] == {"name": "plant-s3-credentials", "key": "access-key"}
+    assert env["AWS_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "plant-s3-credentials", "key": "secret-key"}
+    assert env["AWS_ENDPOINT_URL"]["value"] == "https://s3.plant.example:9000"
+
+
+def test_a_literal_secret_in_values_is_caught():
+    """The plain-text check is not vacuous: a key pasted into extraEnv or extraArgs fails it."""
+    objs = render_scenario("01-minimal", sets=("sidecar.extraEnv[0].name=AWS_SECRET_ACCESS_KEY",
+                                               "sidecar.extraEnv[0].value=wJalrXUtnFEMI",
+                                               "sidecar.extraArgs[0]=--secret-key=abc"))
+    problems = plain_text_secrets(objs)
+    assert any("AWS_SECRET_ACCESS_KEY" in p for p in problems) and any("--secret-key" in p for p in problems)
+
+
+def test_gpu_limits_only_in_gpu_scenarios():
+    gpu = deployment_spec(render_scenario("03-gpu"))
+    server = container(gpu, "tensorflow-serving")
+    assert server["resources"]["limits"][GPU] == 1
+    assert server["image"] == "tensorflow/serving:2.20.0-gpu"
+    assert gpu["nodeSelector"]["nvidia.com/gpu.present"] == "true"
+    assert {"key": GPU, "operator": "Exists", "effect": "NoSchedule"} in gpu["tolerations"]
+    assert GPU not in container(gpu, "sidecar")["resources"].get("limits", {})
+
+    for scenario in ("01-minimal", "02-cpu-only", "04-tls"):
+        spec = deployment_spec(render_scenario(scenario))
+        for c in containers(spec):
+            assert GPU not in c["resources"].get("limits", {}) and GPU not in c["resources"].get("requests", {}), scenario
+        assert not container(spec, "tensorflow-serving")["image"].endswith("-gpu")
+        assert "tolerations" not in spec and "nodeSelector" not in spec
+
+
+def test_service_account_token_only_with_kubernetes_features():
+    for scenario in ("01-minimal", "03-gpu", "04-tls"):
+        objs = render_scenario(scenario)
+        assert deployment_spec(objs)["automountServiceAccountToken"] is False
+        assert not find(objs, "Role") and not find(objs, "RoleBinding")
+        assert one(objs, "ServiceAccount")["automountServiceAccountToken"] is False
+    objs = render_scenario("05-s3-existing-secret")
+    assert deployment_spec(objs)["automountServiceAccountToken"] is True
+    role = one(objs, "Role")
+    allowed = {(g, r, v) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"] for v in rule["verbs"]}
+    assert ("", "events", "create") in allowed and ("", "pods", "patch") in allowed and ("", "pods", "list") in allowed
+    assert all(v not in ("*", "delete", "deletecollection", "escalate", "bind", "impersonate") for *_, v in allowed)
+    assert all(r in ("events", "pods") for _, r, _ in allowed), "least privilege: events and pods only"
+    binding = one(objs, "RoleBinding")
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role["metadata"]["name"]}
+    # Training and test pods never get a token, even then.
+    for where, spec in pod_specs(render_scenario("06-full")):
+        if not where.startswith("Deployment/plantserve") or where.endswith("minio"):
+            assert spec.get("automountServiceAccountToken") is False, where
+
+
+def test_tls_private_key_stays_in_memory():
+    spec = deployment_spec(render_scenario("04-tls"))
+    vols = {v["name"]: v for v in spec["volumes"]}
+    assert vols["tls"]["emptyDir"]["medium"] == "Memory"
+    assert vols["tls-secret"]["secret"]["secretName"] == "plantserve-grpc-tls"
+    assert vols["tls-secret"]["secret"]["defaultMode"] == 0o440
+    server = container(spec, "tensorflow-serving")
+    mounts = {m["name"]: m for m in server["volumeMounts"]}
+    assert "tls-secret" not in mounts and mounts["tls"]["readOnly"] is True

@@ -1,7 +1,12 @@
 """``fuel``: vehicle fuel-consumption regression on Auto MPG.
 
 The graph takes the raw named features, imputes missing values with the training medians,
-one-hot encodes ``origin`` and normalises inside the model, then Dense 64-32-1.
+log-scales the heavy-tailed ones (displacement, horsepower, weight), one-hot encodes ``origin``
+and normalises inside the model, then Dense 64-32-1 (L2-regularised).
+
+Training picks the epoch count by early stopping on a validation split, then refits on training
+plus validation rows for that many epochs: with under 400 rows, holding 20% out of the final fit
+costs more than it protects.
 """
 from __future__ import annotations
 
@@ -16,17 +21,19 @@ from .base import PredictFn, Task, TaskData
 __all__ = ["FuelTask"]
 
 LEARNING_RATE = 1e-3
-BATCH_SIZE = 32
+BATCH_SIZE = 64
 EARLY_STOP_PATIENCE = 50  # epochs without validation improvement before stopping
 LR_PLATEAU_PATIENCE = 15  # epochs without improvement before halving the learning rate
 MIN_LEARNING_RATE = 1e-5
+L2 = 3e-3  # kernel weight decay of the two hidden layers
 
 
 def _preprocess(tf, x, medians):
-    """[n, 7] raw -> [n, 9]: NaN imputed, origin (1/2/3) one-hot."""
+    """[n, 7] raw -> [n, 9]: NaN imputed; displacement, horsepower, weight logged; origin (1/2/3) one-hot."""
     x = tf.where(tf.math.is_nan(x), medians[None, :], x)
     origin = tf.one_hot(tf.cast(tf.round(x[:, 6]), tf.int32) - 1, 3)
-    return tf.concat([x[:, :6], origin], axis=1)
+    logged = tf.math.log(tf.maximum(x[:, 1:4], 1.0))
+    return tf.concat([x[:, :1], logged, x[:, 4:6], origin], axis=1)
 
 
 class FuelTask(Task):
@@ -55,12 +62,12 @@ class FuelTask(Task):
         model = keras.Sequential([
             keras.Input(shape=(9,)),
             norm,
-            keras.layers.Dense(64, activation="relu", name="dense_64"),
-            keras.layers.Dense(32, activation="relu", name="dense_32"),
+            keras.layers.Dense(64, activation="relu", name="dense_64", kernel_regularizer=keras.regularizers.l2(L2)),
+            keras.layers.Dense(32, activation="relu", name="dense_32", kernel_regularizer=keras.regularizers.l2(L2)),
             keras.layers.Dense(1, name="mpg"),
         ], name="fuel")
         if adapt:
-            norm.adapt(self._features(data.x_train, data))
+            norm.adapt(self._features(np.concatenate([data.x_train, data.x_val]), data))
         model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss="mse", metrics=["mae"])
         return model
 
@@ -68,8 +75,14 @@ class FuelTask(Task):
         return [model.get_layer("normalization"), model.get_layer("dense_64")]
 
     def fit(self, model: Any, data: TaskData, epochs: int, verbose: bool) -> list[float]:
+        """Early-stop on validation to choose the epoch count, then refit on train+validation.
+
+        The model is trained in place from its starting weights (fresh, or the parent's for the
+        incremental and finetune strategies) both times."""
         import keras
 
+        start = [w.copy() for w in model.get_weights()]
+        compile_config = model.get_compile_config()
         stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=EARLY_STOP_PATIENCE,
                                              restore_best_weights=True)
         plateau = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=LR_PLATEAU_PATIENCE,
@@ -77,7 +90,14 @@ class FuelTask(Task):
         history = model.fit(self._features(data.x_train, data), data.y_train, epochs=epochs,
                             batch_size=BATCH_SIZE, validation_data=(self._features(data.x_val, data), data.y_val),
                             callbacks=[stop, plateau], verbose=2 if verbose else 0, shuffle=True)
-        return [float(v) for v in history.history["loss"]]
+        best = int(np.argmin(history.history["val_loss"])) + 1
+        model.set_weights(start)
+        model.compile_from_config(compile_config)  # a fresh optimizer state and learning rate
+        x_all = np.concatenate([data.x_train, data.x_val])
+        y_all = np.concatenate([data.y_train, data.y_val])
+        refit = model.fit(self._features(x_all, data), y_all, epochs=best, batch_size=BATCH_SIZE,
+                          verbose=2 if verbose else 0, shuffle=True)
+        return [float(v) for v in refit.history["loss"]]
 
     def servable(self, model: Any, data: TaskData) -> tuple[Any, dict[str, Any]]:
         import tensorflow as tf

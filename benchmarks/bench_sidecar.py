@@ -1,0 +1,181 @@
+"""The sidecar against its peers, side by side in one run:
+
+1. **Sync throughput.** A ~500 MB SavedModel in several variable shards on a loopback S3 server
+   (moto): the sidecar's download+verify (``serving.sidecar.sync.Downloader`` with the sidecar's
+   default settings: 4 files at once, 32 MiB ranged GETs x 4 per file, each file hashed as soon
+   as it lands, then rename) vs ``aws s3 sync``
+   (AWS CLI defaults) into an empty dir, which does not verify anything. Best of 2 each, alternated.
+   Target: ours >= 1x, aiming for 1.5x.
+2. **Swap under load.** Steady gRPC load on label ``stable`` (one pod: ``plantserve serve`` +
+   the sidecar) through a complete rollout of a new version, then through an automatic
+   rollback of a version that fails on some inputs. Target: 0 failed requests; p99 during each
+   swap <= 2x the steady p99.
+3. **Time to live.** From the manifest being written to the version being promoted, split by
+   step (``detect`` is the wait for the next poll).
+
+Sizes: PLANTSERVE_BENCH_SYNC_MB (default 500).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+SYNC_MB = int(os.environ.get("PLANTSERVE_BENCH_SYNC_MB", "500"))
+
+
+def _p99(values: list[float]) -> float:
+    from serving.sidecar.probe import p99
+
+    return p99(values) if values else float("nan")
+
+
+def _row(name: str, peer: str, ours: str, ratio: str) -> None:
+    print(f"  {name:44} {peer:>18} {ours:>18} {ratio:>10}", flush=True)
+
+
+def bench_sync(tmp: Path, moto) -> None:
+    from serving.sidecar.cli import s3_options
+    from serving.sidecar.settings import Settings
+    from serving.sidecar.sync import Downloader
+    from serving.store import open_store
+    from serving.store.manifest import Manifest
+    from tests.sidecar.harness import s3_store
+    from tests.sidecar.models import Spec, build, publish
+
+    saved = build(tmp / "big", Spec(scale=1.0, pad_bytes=SYNC_MB * 1024 * 1024, shards_bytes=64 * 1024 * 1024))
+    uri = moto.make_bucket("bench-sync")
+    store = s3_store(moto, uri)
+    manifest: Manifest = publish(store, "fuel", 1, saved, Spec(scale=1.0))
+    total = manifest.total_bytes
+    shards = sum(1 for f in manifest.files if "variables.data" in f.path)
+    print(f"sync: {total / 1e6:.0f} MB in {len(manifest.files)} files ({shards} variable shards), loopback moto S3")
+    # Exactly what `plantserve sidecar` uses, with its default settings.
+    settings = Settings(store=uri, models=("fuel",), model_base_path=tmp, model_config_file=tmp / "unused",
+                        s3_endpoint_url=moto.endpoint)
+    sidecar_store = open_store(uri, s3=s3_options(settings))
+    env = {**os.environ, **moto.env}
+    ours, theirs = [], []
+    for attempt in range(2):
+        dest = tmp / f"aws-{attempt}"
+        started = time.monotonic()
+        subprocess.run([str(Path(sys.executable).parent / "aws"), "s3", "sync", f"{uri}/fuel/1", str(dest),
+                        "--endpoint-url", moto.endpoint, "--only-show-errors"], check=True, env=env)
+        theirs.append(time.monotonic() - started)
+        shutil.rmtree(dest)
+        model_dir = tmp / f"ours-{attempt}"
+        started = time.monotonic()
+        Downloader(sidecar_store, "fuel", model_dir, concurrency=settings.download_concurrency).fetch(manifest)
+        ours.append(time.monotonic() - started)
+        shutil.rmtree(model_dir)
+    peer, mine = min(theirs), min(ours)
+    print(f"  {'':44} {'aws s3 sync':>18} {'plantserve':>18} {'ratio':>10}")
+    _row("seconds (best of 2; ours includes sha256)", f"{peer:.2f}", f"{mine:.2f}", f"{peer / mine:.2f}x")
+    _row("MB/s", f"{total / 1e6 / peer:.0f}", f"{total / 1e6 / mine:.0f}", f"{peer / mine:.2f}x")
+    _row("verified against the manifest", "no", "yes", "")
+    shutil.rmtree(saved)
+
+
+def bench_swap_and_ttl(tmp: Path, moto) -> None:
+    from tests.sidecar.harness import Load, Pod, pod_env, s3_store
+    from tests.sidecar.models import FEATURES, Spec, build, manifest_for, publish
+    from tests.support import wait_until
+
+    specs = {1: Spec(scale=1.0), 2: Spec(scale=2.0), 3: Spec(scale=3.0, fail_above=100.0)}
+    saved = {v: build(tmp / f"m{v}", s) for v, s in specs.items()}
+    uri = moto.make_bucket("bench-swap")
+    store = s3_store(moto, uri)
+    publish(store, "fuel", 1, saved[1], specs[1])
+    # Upload versions 2 and 3 now, without their manifests (invisible until then): during the
+    # measurement only the manifest is written, so the benchmark process's own uploads do not
+    # compete with its load generator.
+    manifests = {}
+    for v in (2, 3):
+        manifests[v] = manifest_for("fuel", v, saved[v], specs[v])
+        for f in manifests[v].files:
+            store.upload_file(f"fuel/{v}/{f.path}", saved[v] / f.path)
+    # Production defaults (latency ratio 1.5, slack 2 ms, 60 probe requests) except a 0.5 s poll.
+    args = ["--s3-endpoint-url", moto.endpoint, "--poll-interval-seconds", "0.5", "--rollback-min-requests", "20"]
+    pod = Pod("bench", tmp / "pod", uri, "fuel", args, pod_env(moto))
+    try:
+        pod.start()
+        with Load(pod.grpc_port, threads=2) as load:
+            time.sleep(8)  # steady-state window: a fixed duration, not a sync wait
+            steady = list(load.latencies_ms)
+            mark = len(load.latencies_ms)
+            fail0 = len(load.failures)
+            written = time.monotonic()
+            store.write_bytes("fuel/2/manifest.json", manifests[2].to_json().encode())  # the publish moment
+            written = time.monotonic()
+            m = pod.wait_stable(2, timeout=180)
+            live = time.monotonic() - written
+            wait_until(lambda: load.versions[-1] == 2, what="load on version 2")
+            time.sleep(1)
+            swap = load.latencies_ms[mark:]
+            swap_failures = len(load.failures) - fail0
+            steps = {k: v for k, v in m["last_rollout"]["steps_seconds"].items() if isinstance(v, (int, float))}
+            probe = m["last_rollout"]["steps_seconds"].get("probe", {})
+
+            mark = len(load.latencies_ms)
+            fail0 = len(load.failures)
+            store.write_bytes("fuel/3/manifest.json", manifests[3].to_json().encode())
+            pod.wait_stable(3, timeout=180)
+            bad = {f: [200.0] for f in FEATURES}
+            with Load(pod.grpc_port, inputs=bad, threads=1, pause_seconds=0.02):  # light: ~10% of requests
+                pod.wait_stable(2, timeout=120)
+            wait_until(lambda: load.versions[-1] == 2, what="load back on version 2")
+            time.sleep(1)
+            rollback = load.latencies_ms[mark:]
+            rollback_failures = len(load.failures) - fail0
+        base = _p99(steady)
+        print(f"swap under load: 2 closed-loop gRPC clients on label stable; steady p99 {base:.2f} ms "
+              f"({len(steady)} requests)")
+        print(f"  {'':44} {'target':>18} {'plantserve':>18} {'ratio':>10}")
+        for name, lat, fails in (("complete rollout v1 -> v2", swap, swap_failures),
+                                 ("automatic rollback v3 -> v2", rollback, rollback_failures)):
+            _row(f"{name}: failed requests", "0", f"{fails} of {len(lat) + fails}", "")
+            _row(f"{name}: p99 ms (vs steady)", f"<= {2 * base:.2f}", f"{_p99(lat):.2f}", f"{_p99(lat) / base:.2f}x")
+        detect = live - sum(steps.values())
+        print(f"time to live (manifest written -> promoted): {live:.2f} s (poll interval 0.5 s; latency probe "
+              f"60 requests per version: candidate p99 {probe.get('candidate_p99_ms')} ms vs stable "
+              f"{probe.get('stable_p99_ms')} ms)")
+        for step, seconds in [("detect", detect), *steps.items()]:
+            _row(f"  {step}", "", f"{seconds:.3f} s", f"{seconds / live:.0%}")
+    except Exception:
+        if pod.sidecar is not None:
+            print("sidecar log tail:\n" + "\n".join(pod.sidecar.output().splitlines()[-30:]))
+        raise
+    finally:
+        pod.stop()
+
+
+def main() -> None:
+    from tests.conftest import start_moto
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-sidecar-"))
+    moto = start_moto(tmp)
+    saved_env = {k: os.environ.get(k) for k in moto.env}
+    os.environ.update(moto.env)
+    try:
+        bench_sync(tmp, moto)
+        bench_swap_and_ttl(tmp, moto)
+    finally:
+        moto.proc.stop()
+        for k, v in saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""``plantserve sidecar``: sync, verify, roll out and roll back versions next to a server.
+
+Run it as a native sidecar (an init container with ``restartPolicy: Always``) with a startup
+probe on ``/startupz``: it becomes true once every model's stable version is verified on disk
+and the server's model config is written, so the server container starts after it.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import threading
+
+from .settings import Settings, SettingsError, add_arguments as _add_settings
+
+__all__ = ["add_arguments", "run"]
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_settings(parser)
+    parser.add_argument("--log-level", default=argparse.SUPPRESS, choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                        help="log level [PLANTSERVE_LOG_LEVEL]")
+
+
+def _reporter(settings: Settings):
+    from .k8s import KubeReporter, NullReporter
+
+    if not settings.kubernetes:
+        return NullReporter()
+    pod, namespace = os.environ.get("POD_NAME"), os.environ.get("POD_NAMESPACE")
+    if not pod or not namespace:
+        log.warning("--kubernetes is on but POD_NAME/POD_NAMESPACE are not set (use the downward API): "
+                    "Kubernetes events and annotations are off")
+        return NullReporter()
+    try:
+        return KubeReporter(pod, namespace)
+    except Exception as exc:  # noqa: BLE001 - kubernetes.config.ConfigException and friends
+        log.warning("--kubernetes is on but the in-cluster config cannot be loaded (%s): "
+                    "Kubernetes events and annotations are off", exc)
+        return NullReporter()
+
+
+def s3_options(settings: Settings):
+    """Ranged GETs of --s3-part-size-bytes, --s3-max-concurrency per file, for
+    --download-concurrency files at once, over a connection pool big enough for all of them."""
+    from serving.store import S3Options
+
+    return S3Options(
+        endpoint_url=settings.s3_endpoint_url,
+        max_concurrency=settings.s3_max_concurrency,
+        multipart_threshold_bytes=settings.s3_part_size_bytes,
+        multipart_chunk_bytes=settings.s3_part_size_bytes,
+        max_pool_connections=settings.download_concurrency * settings.s3_max_concurrency + 4,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    level = getattr(args, "log_level", None) or os.environ.get("PLANTSERVE_LOG_LEVEL")
+    if level:
+        logging.getLogger().setLevel(level.upper())
+    try:
+        settings = Settings.from_args(args)
+    except SettingsError as exc:
+        log.error("%s", exc)
+        return 2
+
+    from prometheus_client import CollectorRegistry
+
+    from serving.store import open_store
+
+    from .agent import Agent
+    from .http import handler_for, serve_http
+    from .metrics import SidecarMetrics
+    from .tfserving import ServerClient
+
+    try:
+        store = open_store(settings.store, s3=s3_options(settings))
+    except ValueError as exc:
+        log.error("--store: %s", exc)
+        return 2
+    registry = CollectorRegistry()
+    metrics = SidecarMetrics(registry)
+    client = ServerClient(settings.server_grpc, settings.rpc_timeout_seconds)
+    agent = Agent(settings, store, client, metrics, _reporter(settings))
+    try:
+        http = serve_http(settings.http_host, settings.http_port,
+                          handler_for(agent.status, lambda: agent.started, lambda: agent.ready,
+                                      lambda: agent.healthy, registry))
+    except OSError as exc:
+        log.error("cannot listen on %s:%s (--http-port): %s", settings.http_host, settings.http_port, exc)
+        return 2
+    log.info("sidecar for %s: store %s, volume %s, server %s, http :%s", ",".join(settings.models),
+             store.uri, settings.model_base_path, settings.server_grpc, settings.http_port)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    agent.start()
+    stop.wait()
+    log.info("stopping")
+    agent.stop()
+    http.shutdown()
+    client.close()
+    return 0

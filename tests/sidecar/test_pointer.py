@@ -1,0 +1,42 @@
+import pytest
+from hypothesis import given, strategies as st
+
+from serving.sidecar.pointer import PointerError, RolloutPointer, read_pointer, write_pointer
+from serving.store import open_store
+
+versions = st.integers(min_value=1, max_value=10_000)
+
+
+@given(st.one_of(st.none(), versions), st.sets(versions), st.sets(versions))
+def test_json_round_trip(pinned, blocked, allowed):
+    p = RolloutPointer(pinned=pinned, blocked=tuple(sorted(blocked)), allow_breaking_change=tuple(sorted(allowed)))
+    assert RolloutPointer.from_json(p.to_json()) == p
+
+
+def test_pin_unblocks_and_block_unpins():
+    p = RolloutPointer().with_blocked(3).with_pinned(3)
+    assert p.pinned == 3 and p.eligible(3)
+    p = p.with_blocked(3)
+    assert p.pinned is None and not p.eligible(3)
+    assert p.with_unblocked(3).eligible(3)
+
+
+def test_pin_can_allow_a_breaking_change():
+    assert RolloutPointer().with_pinned(4, allow_breaking=True).allows_breaking(4)
+    assert not RolloutPointer(allow_breaking_change=(2,)).allows_breaking(4)
+
+
+@pytest.mark.parametrize("text", ["[]", "{\"pinned\": 0}", "{\"blocked\": [\"x\"]}", "not json"])
+def test_garbage_is_a_pointer_error(text):
+    with pytest.raises(PointerError):
+        RolloutPointer.from_json(text)
+
+
+def test_read_absent_is_empty_and_write_bumps_generation(tmp_path):
+    store = open_store(str(tmp_path), create=True)
+    assert read_pointer(store, "fuel") == RolloutPointer()
+    first = write_pointer(store, "fuel", RolloutPointer().with_pinned(2))
+    second = write_pointer(store, "fuel", first.with_blocked(5))
+    got = read_pointer(store, "fuel")
+    assert (got.pinned, got.blocked, got.generation) == (2, (5,), 2) and second.generation == 2
+    assert got.updated_at and "@" in got.updated_by

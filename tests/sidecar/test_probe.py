@@ -1,0 +1,44 @@
+from serving.sidecar.probe import p99
+
+
+def test_p99_nearest_rank():
+    assert p99([3.0]) == 3.0
+    assert p99(list(range(1, 101))) == 99
+    assert p99([1.0] * 200 + [50.0] * 3) == 50.0
+
+
+class Timed:
+    """A ServerClient stand-in on a fake clock: each predict takes the time given for its model."""
+
+    def __init__(self, delays):
+        self.delays, self.calls, self.now = delays, [], 0.0
+
+    def predict(self, name, inputs, *, version=None, signature_name="serving_default"):
+        self.calls.append(name)
+        delay = self.delays[name]
+        self.now += delay.pop(0) if isinstance(delay, list) else delay
+        return {}
+
+
+def probe(client, requests=20):
+    from serving.sidecar.probe import latency_probe
+
+    return latency_probe(client, candidate=("c", 2), stable=("s", 1), inputs={}, signature_name="serving_default",
+                         requests=requests, ratio=1.5, slack_ms=2.0, pause_seconds=0, timer=lambda: client.now)
+
+
+def test_probe_interleaves_and_passes_a_similar_candidate():
+    client = Timed({"c": 0.001, "s": 0.001})
+    result = probe(client)
+    assert client.calls[:4] == ["c", "s", "c", "s"] and len(client.calls) == 40
+    assert result.candidate_p99_ms == result.stable_p99_ms == 1.0 and result.allowed_p99_ms == 3.0
+
+
+def test_probe_ignores_one_hiccup_but_rejects_a_slow_candidate():
+    import pytest
+
+    from serving.sidecar.probe import LatencyError
+
+    probe(Timed({"c": [0.05] + [0.001] * 19, "s": 0.001}))
+    with pytest.raises(LatencyError, match="candidate p99 4.00 ms > allowed 3.00 ms"):
+        probe(Timed({"c": 0.004, "s": 0.001}))

@@ -1,0 +1,291 @@
+"""ModelWorker driven tick by tick against a local store and the in-process FakeServer."""
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from serving.sidecar.applier import ServingConfig
+from serving.sidecar.metrics import SidecarMetrics
+from serving.sidecar.pointer import RolloutPointer, read_pointer, write_pointer
+from serving.sidecar.settings import Settings
+from serving.sidecar.sync import STAGING_PREFIX
+from serving.sidecar.worker import ModelWorker
+from serving.store import open_store
+from serving.store.manifest import Manifest
+from tests.sidecar.fakes import FakeServer, publish_model
+from tests.sidecar.models import SIGNATURES
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1_800_000_000.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def env(tmp_path):
+    store = open_store(str(tmp_path / "store"), create=True)
+    settings = Settings(store=str(tmp_path / "store"), models=("fuel",), model_base_path=tmp_path / "models",
+                        model_config_file=tmp_path / "models" / "models.config", rollback_window_seconds=600,
+                        latency_probe_requests=5, latency_slack_ms=50, rollback_min_requests=5)
+    return dataclasses.make_dataclass("Env", ["store", "settings", "server", "clock", "registry", "tmp"])(
+        store, settings, FakeServer(), Clock(), CollectorRegistry(), tmp_path)
+
+
+class Events:
+    def __init__(self):
+        self.events = []
+
+    def event(self, model, reason, message, warning=False):
+        self.events.append((model, reason, warning))
+
+    def annotate(self, serving):
+        pass
+
+
+def make_worker(env, registry=None, reporter=None) -> ModelWorker:
+    config = ServingConfig(env.server, env.settings.model_config_file)
+    metrics = SidecarMetrics(registry or env.registry)
+    return ModelWorker("fuel", env.settings, env.store, env.server, config, metrics, reporter,
+                       clock=env.clock, scrape=env.server.snapshot)
+
+
+def publish(env, version, golden_scale=1.0, **overrides) -> Manifest:
+    return publish_model(env.store, env.tmp, "fuel", version, golden_scale, **overrides)
+
+
+def value(env, name, **labels):
+    return env.registry.get_sample_value(name, labels)
+
+
+@pytest.fixture
+def running(env):
+    publish(env, 1)
+    w = make_worker(env)
+    w.tick()  # bootstrap
+    w.tick()  # first contact with the server
+    assert w.state.stable == 1 and w.available
+    return w
+
+
+def test_bootstrap_then_labels_once_available(env):
+    publish(env, 1)
+    publish(env, 2)
+    w = make_worker(env)
+    w.tick()
+    assert w.bootstrapped and w.state.stable == 2 and env.server.reloads == []
+    assert (env.settings.model_base_path / "fuel" / "2" / "manifest.json").is_file()
+    w.tick()
+    assert env.server.reloads[0] == {"fuel": ([2], {})}  # labels refused until AVAILABLE
+    assert env.server.reloads[-1] == {"fuel": ([2], {"stable": 2})} and w.available
+    assert value(env, "plantserve_model_available", model="fuel") == 1
+
+
+def test_promotion_is_two_step_and_keeps_previous(env, running):
+    publish(env, 2)
+    running.tick()
+    assert running.state.stable == 2 and running.state.previous == 1
+    promote = [r for r in env.server.reloads if "fuel" in r and r["fuel"][0] == [1, 2]]
+    assert promote[0]["fuel"][1] == {"stable": 1} and promote[-1]["fuel"][1] == {"stable": 2, "previous": 1}
+    assert any("fuel__candidate" in r for r in env.server.reloads)
+    assert "fuel__candidate" not in env.server.configs
+    assert value(env, "plantserve_rollout_total", model="fuel", result="promoted") == 1
+    assert value(env, "plantserve_model_label_version", model="fuel", label="previous") in (0, 1)
+    running.tick()
+    assert value(env, "plantserve_model_label_version", model="fuel", label="stable") == 2
+
+
+@pytest.mark.parametrize("breakage, reason", [
+    ("fail_load", "load"), ("wrong", "golden"), ("incompatible", "compatibility"), ("sha", "integrity")])
+def test_bad_candidates_are_rejected_and_not_retried(env, running, breakage, reason):
+    if breakage == "fail_load":
+        env.server.fail_load.add(2)
+        publish(env, 2)
+    elif breakage == "wrong":
+        env.server.wrong.add(2)
+        publish(env, 2)
+    elif breakage == "incompatible":
+        sig = {"serving_default": {**SIGNATURES["serving_default"], "inputs": {}}}
+        publish(env, 2, signatures=sig)
+    else:
+        m = publish(env, 2)
+        files = [dataclasses.replace(f, sha256="0" * 64) if f.path == "saved_model.pb" else f for f in m.files]
+        env.store.write_bytes("fuel/2/manifest.json", dataclasses.replace(m, files=files).to_json().encode())
+    running.tick()
+    assert running.state.bad[2].reason == reason
+    assert running.state.stable == 1 and env.server.configs["fuel"][2] == {"stable": 1}
+    assert not (env.settings.model_base_path / "fuel" / "2").exists()
+    assert "fuel__candidate" not in env.server.configs
+    reloads = len(env.server.reloads)
+    running.tick()
+    assert len(env.server.reloads) == reloads, "a bad version is not retried"
+    assert value(env, "plantserve_rollout_total", model="fuel", result="rejected") == 1
+
+
+def test_allow_breaking_change_in_manifest_or_pointer(env, running):
+    sig = {"serving_default": {**SIGNATURES["serving_default"], "inputs": {}}}
+    publish(env, 2, signatures=sig, allow_breaking_change=True)
+    running.tick()
+    assert running.state.stable == 2
+    publish(env, 3, signatures=SIGNATURES)
+    write_pointer(env.store, "fuel", RolloutPointer().with_pinned(3, allow_breaking=True))
+    running.tick()
+    assert running.state.stable == 3
+
+
+def test_republished_manifest_clears_the_bad_mark(env, running):
+    env.server.wrong.add(2)
+    publish(env, 2)
+    running.tick()
+    assert 2 in running.state.bad
+    env.server.wrong.clear()
+    publish(env, 2, golden_scale=1.0, data_fingerprint="republished")
+    running.tick()
+    running.tick()
+    assert running.state.stable == 2 and 2 not in running.state.bad
+
+
+def test_error_spike_rolls_back_to_previous(env, running):
+    publish(env, 2)
+    running.tick()
+    assert running.state.stable == 2
+    env.server.errors.add(2)
+    for _ in range(10):
+        try:
+            env.server.predict("fuel", {}, label="stable")
+        except Exception:
+            pass
+    running.tick()
+    assert running.state.stable == 1 and running.state.previous is None
+    assert running.state.bad[2].reason == "rolled_back"
+    assert env.server.configs["fuel"][1:] == ((1,), {"stable": 1})
+    assert value(env, "plantserve_rollout_total", model="fuel", result="rolled_back") == 1
+
+
+def test_window_expiry_unloads_previous_and_prunes(env, running):
+    for v in (2, 3):
+        publish(env, v)
+        running.tick()
+    assert running.state.stable == 3 and running.state.previous == 2
+    assert sorted(p.name for p in (env.settings.model_base_path / "fuel").iterdir() if p.name.isdigit()) == ["2", "3"]
+    env.clock.now += 601
+    running.tick()
+    assert running.state.previous is None and env.server.configs["fuel"][1:] == ((3,), {"stable": 3})
+
+
+def test_pointer_pin_block_and_rollback(env, running):
+    publish(env, 2)
+    running.tick()
+    write_pointer(env.store, "fuel", RolloutPointer().with_pinned(1))
+    running.tick()
+    assert running.state.stable == 1 and running.state.previous == 2  # instant: 1 was still loaded
+    assert value(env, "plantserve_pointer_pinned_version", model="fuel") == 1
+    write_pointer(env.store, "fuel", read_pointer(env.store, "fuel").with_pinned(None))
+    running.tick()
+    assert running.state.stable == 2
+    write_pointer(env.store, "fuel", read_pointer(env.store, "fuel").with_blocked(2))
+    running.tick()
+    assert running.state.stable == 1 and running.state.previous is None
+    assert env.server.served() == {1: "AVAILABLE"}
+
+
+def test_restart_resumes_from_disk_and_cleans_staging(env, running):
+    publish(env, 2)
+    running.tick()
+    leftover = env.settings.model_base_path / "fuel" / f"{STAGING_PREFIX}3-abc"
+    leftover.mkdir()
+    (leftover / "saved_model.pb").write_bytes(b"half")
+    again = make_worker(env, CollectorRegistry())
+    again.tick()
+    assert not leftover.exists() and again.state.stable == 2 and again.state.previous == 1
+
+
+def test_server_down_is_not_ready_and_store_errors_are_counted(env, running):
+    env.server.up = False
+    running.tick()
+    assert not running.available and "server not reachable" in running.last_error
+    env.server.up = True
+    env.server.connection_epoch += 1
+    env.server.configs, env.server.states = {}, {}  # a restarted server knows nothing
+    running.tick()
+    running.tick()
+    assert running.available and env.server.configs["fuel"][2] == {"stable": 1}
+    os.rename(env.tmp / "store", env.tmp / "gone")
+    running.tick()
+    assert value(env, "plantserve_store_errors_total", model="fuel", kind="not_found") == 1
+    assert running.available
+
+
+def test_a_failing_pin_is_tried_once_per_pointer_change(env, running):
+    env.server.wrong.add(2)
+    publish(env, 2)
+    write_pointer(env.store, "fuel", RolloutPointer().with_pinned(2))
+    running.tick()
+    assert running.state.bad[2].reason == "golden" and running.state.stable == 1
+    reloads = len(env.server.reloads)
+    running.tick()
+    assert len(env.server.reloads) == reloads, "the same pin is not retried"
+    env.server.wrong.clear()
+    write_pointer(env.store, "fuel", read_pointer(env.store, "fuel").with_pinned(2))  # the operator pins again
+    running.tick()
+    assert running.state.stable == 2
+
+
+def test_rollout_steps_become_events(env):
+    publish(env, 1)
+    events = Events()
+    w = make_worker(env, reporter=events)
+    w.tick()
+    w.tick()
+    publish(env, 2)
+    w.tick()
+    env.server.wrong.add(3)
+    publish(env, 3)
+    w.tick()
+    assert [e[1] for e in events.events] == ["RolloutStarted", "Promoted", "RolloutStarted", "Rejected"]
+    assert events.events[-1][2] is True  # a rejection is a Warning event
+
+
+def test_a_start_up_version_is_golden_checked_before_ready(env):
+    publish(env, 1)
+    publish(env, 2)
+    env.server.wrong.add(2)
+    w = make_worker(env)
+    w.tick()
+    assert w.state.stable == 2  # chosen without the gates: the server is not up yet
+    w.tick()  # loaded: the golden check fails, and the worker moves off it through the full pipeline
+    assert w.state.bad[2].reason == "golden" and w.state.stable == 1
+    assert w.available and env.server.configs["fuel"][2]["stable"] == 1
+    assert value(env, "plantserve_rollout_total", model="fuel", result="rejected") == 1
+
+
+def test_disk_full_is_counted_and_retried_not_marked_bad(env, running):
+    publish(env, 2)
+    running.store.downloader.headroom_bytes = 10 ** 18
+    running.tick()
+    assert value(env, "plantserve_sync_downloads_total", model="fuel", result="disk_full") == 1
+    assert 2 not in running.state.bad and "enlarge the volume" in running.last_error
+    running.store.downloader.headroom_bytes = 0
+    running.tick()
+    assert running.state.stable == 2
+
+
+def test_a_restart_inside_the_window_still_guards_the_promotion(env, running):
+    publish(env, 2)
+    running.tick()
+    again = make_worker(env, CollectorRegistry())
+    again.tick()  # bootstrap from the saved state: stable 2, previous 1
+    again.tick()  # fresh baseline
+    env.server.errors.add(2)
+    for _ in range(10):
+        try:
+            env.server.predict("fuel", {}, label="stable")
+        except Exception:
+            pass
+    again.tick()
+    assert again.state.stable == 1 and again.state.bad[2].reason == "rolled_back"

@@ -1,7 +1,9 @@
 """``plantserve``: the one CLI. Each subcommand lives in its own module, imported only when used,
 so ``plantserve predict`` never imports TensorFlow.
 
-A subcommand module exposes ``add_arguments(parser)`` and ``run(args) -> int``.
+A subcommand module exposes ``add_arguments(parser)`` and ``run(args) -> int``. A module whose
+flags follow another tool's rules (``serve`` takes tensorflow_model_server's) sets ``RAW_ARGS = True``
+and gets everything after its name untouched, as ``args.raw_args``.
 Exit codes: 0 success, 1 failure at run time, 2 bad input (arguments, data, store).
 """
 from __future__ import annotations
@@ -37,11 +39,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     chosen = next((a for a in argv if a in SUBCOMMANDS), None)
+    raw: list[str] | None = None
+    if chosen is not None and getattr(_load(chosen), "RAW_ARGS", False):
+        split = argv.index(chosen) + 1
+        argv, raw = argv[:split], argv[split:]
     for name, (_module, help_text) in SUBCOMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         if name == chosen:
             _load(name).add_arguments(p)
     args = parser.parse_args(argv)
+    if raw is not None:
+        args.raw_args = raw
     # TensorFlow's C++ start-up chatter (CUDA probing, CPU flags) is noise for operators.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

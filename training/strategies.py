@@ -42,6 +42,11 @@ def apply_strategy(strategy: str, model: Any, feature_layers: list[Any], store: 
         raise StrategyError(f"{model_name} version {parent} has a different architecture "
                             "(weight shapes differ): use --strategy full")
     model.set_weights(weights)
+    # A Keras 3 Normalization layer computes with mean/variance tensors derived from its
+    # adapt_* variables only in finalize_state(); set_weights() alone leaves them at 0 and 1.
+    for layer in model.layers:
+        if hasattr(layer, "finalize_state") and layer.built:
+            layer.finalize_state()
     log.info("%s: warm-started from version %s", strategy, parent)
     if strategy == "finetune":
         for layer in feature_layers:

@@ -1,0 +1,235 @@
+"""``plantserve serve`` over gRPC and REST with the fuel model, beside an in-process call (the floor).
+
+For batch 1 and 32 and concurrency 1, 8 and 32 (closed loop, one client thread per concurrent caller) it
+prints throughput and p50/p99/p99.9 latency, and the overhead over the in-process floor. A second server
+with ``--enable_batching`` runs gRPC at concurrency 32. The peer figure: one TF Serving CPU pod serves
+about 1,000 QPS at p99 10 ms (tensorflow/serving#1618).
+
+Set ``PLANTSERVE_BENCH_STORE`` to a store holding ``fuel/<v>`` to skip training;
+``PLANTSERVE_BENCH_SECONDS`` sets the time per cell (default 3).
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+FEATURES = ("cylinders", "displacement", "horsepower", "weight", "acceleration", "model_year", "origin")
+ROW = dict(zip(FEATURES, (4.0, 97.0, 88.0, 2130.0, 14.5, 70.0, 3.0)))
+PEER_QPS, PEER_P99_MS = 1000.0, 10.0
+
+
+def _seconds() -> float:
+    return float(os.environ.get("PLANTSERVE_BENCH_SECONDS", "3"))
+
+
+def _store(tmp: Path) -> Path:
+    store = os.environ.get("PLANTSERVE_BENCH_STORE")
+    if store:
+        return Path(store)
+    store_path = tmp / "store"
+    subprocess.run([sys.executable, "-m", "serving.cli", "train", "fuel", "--store", str(store_path), "--quiet"],
+                   cwd=REPO, check=True, capture_output=True, text=True)
+    return store_path
+
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, store: Path, tmp: Path, batching: bool) -> None:
+        self.grpc_port, self.rest_port = _free_port(), _free_port()
+        args = [sys.executable, "-m", "serving.cli", "--log-level", "WARNING", "serve", f"--port={self.grpc_port}",
+                f"--rest_api_port={self.rest_port}", "--model_name=fuel", f"--model_base_path={store / 'fuel'}"]
+        if batching:
+            conf = tmp / "batching.config"
+            conf.write_text("max_batch_size { value: 64 } batch_timeout_micros { value: 1000 } "
+                            "num_batch_threads { value: 2 } max_enqueued_batches { value: 1000 }")
+            args += ["--enable_batching", f"--batching_parameters_file={conf}"]
+        self.log = open(tmp / f"server-{self.grpc_port}.log", "wb")
+        self.proc = subprocess.Popen(args, cwd=REPO, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited {self.proc.returncode}; see {self.log.name}")
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.rest_port, timeout=1)
+                conn.request("GET", "/v1/models/fuel")
+                if conn.getresponse().status == 200:
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("server did not start")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(30)
+        self.log.close()
+
+
+def _closed_loop(make_caller, concurrency: int, seconds: float) -> tuple[float, list[float]]:
+    """Run ``concurrency`` callers for ``seconds`` after a short warm-up; returns (calls/s, latencies in s)."""
+    stop, start_measure = threading.Event(), threading.Event()
+    latencies: list[list[float]] = [[] for _ in range(concurrency)]
+
+    def worker(i: int) -> None:
+        call = make_caller()
+        mine = latencies[i]
+        while not stop.is_set():
+            t0 = time.perf_counter()
+            call()
+            if start_measure.is_set():
+                mine.append(time.perf_counter() - t0)
+
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(concurrency)]
+    for t in threads:
+        t.start()
+    time.sleep(min(1.0, seconds / 3))  # warm-up, not synchronisation
+    start_measure.set()
+    began = time.perf_counter()
+    time.sleep(seconds)
+    stop.set()
+    elapsed = time.perf_counter() - began
+    for t in threads:
+        t.join(30)
+    merged = [x for part in latencies for x in part]
+    return len(merged) / elapsed, merged
+
+
+def _pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) * 1000 if values else float("nan")
+
+
+def _inproc_caller(store: Path, batch: int):
+    import tensorflow as tf
+
+    version = max(int(p.name) for p in (store / "fuel").iterdir() if p.name.isdigit())
+    fn = tf.saved_model.load(str(store / "fuel" / str(version))).signatures["serving_default"]
+
+    def make():
+        def call():
+            kwargs = {n: tf.constant(np.full(batch, ROW[n], np.float32)) for n in FEATURES}
+            out = fn(**kwargs)
+            return out["mpg"].numpy()
+        return call
+    return make
+
+
+def _grpc_caller(port: int, batch: int):
+    import grpc
+    from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+
+    from serving.server.tensors import from_proto, to_proto
+
+    def make():
+        stub = prediction_service_pb2_grpc.PredictionServiceStub(grpc.insecure_channel(f"127.0.0.1:{port}"))
+
+        def call():
+            request = predict_pb2.PredictRequest()
+            request.model_spec.name = "fuel"
+            for n in FEATURES:
+                request.inputs[n].CopyFrom(to_proto(np.full(batch, ROW[n], np.float32)))
+            return from_proto(stub.Predict(request, timeout=30).outputs["mpg"])
+        return call
+    return make
+
+
+def _rest_caller(port: int, batch: int):
+    def make():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+        def call():
+            body = json.dumps({"instances": [ROW] * batch})
+            conn.request("POST", "/v1/models/fuel:predict", body, {"Content-Type": "application/json"})
+            response = conn.getresponse()
+            data = response.read()
+            if response.status != 200:
+                raise RuntimeError(data[:200])
+            return json.loads(data)["predictions"]
+        return call
+    return make
+
+
+def main() -> None:
+    seconds = _seconds()
+    rows: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix="bench_server_") as tmp_dir:
+        tmp = Path(tmp_dir)
+        store = _store(tmp)
+        server = Server(store, tmp, batching=False)
+        try:
+            for batch in (1, 32):
+                for conc in (1, 8, 32):
+                    for transport, maker in (("in-process", _inproc_caller(store, batch)),
+                                             ("gRPC", _grpc_caller(server.grpc_port, batch)),
+                                             ("REST", _rest_caller(server.rest_port, batch))):
+                        rate, lat = _closed_loop(maker, conc, seconds)
+                        rows.append(dict(transport=transport, batching="off", batch=batch, conc=conc, rate=rate,
+                                         p50=_pct(lat, 50), p99=_pct(lat, 99), p999=_pct(lat, 99.9)))
+                        _print_row(rows[-1], rows)
+        finally:
+            server.stop()
+        batched = Server(store, tmp, batching=True)
+        try:
+            for conc in (8, 32):
+                rate, lat = _closed_loop(_grpc_caller(batched.grpc_port, 1), conc, seconds)
+                rows.append(dict(transport="gRPC", batching="on", batch=1, conc=conc, rate=rate,
+                                 p50=_pct(lat, 50), p99=_pct(lat, 99), p999=_pct(lat, 99.9)))
+                _print_row(rows[-1], rows)
+        finally:
+            batched.stop()
+    _summary(rows)
+
+
+def _find(rows, **kw) -> dict | None:
+    return next((r for r in rows if all(r[k] == v for k, v in kw.items())), None)
+
+
+def _print_row(row: dict, rows: list[dict]) -> None:
+    if len(rows) == 1:
+        print(f"{'transport':<11}{'batching':<9}{'batch':>6}{'conc':>6}{'req/s':>10}{'pred/s':>10}"
+              f"{'p50 ms':>9}{'p99 ms':>9}{'p99.9 ms':>10}{'p50 over floor':>16}", flush=True)
+    floor = _find(rows, transport="in-process", batch=row["batch"], conc=row["conc"])
+    over = "" if row["transport"] == "in-process" or floor is None else f"{row['p50'] - floor['p50']:+.3f} ms"
+    print(f"{row['transport']:<11}{row['batching']:<9}{row['batch']:>6}{row['conc']:>6}{row['rate']:>10.0f}"
+          f"{row['rate'] * row['batch']:>10.0f}{row['p50']:>9.3f}{row['p99']:>9.3f}{row['p999']:>10.3f}{over:>16}",
+          flush=True)
+
+
+def _summary(rows: list[dict]) -> None:
+    floor = _find(rows, transport="in-process", batch=1, conc=1)
+    grpc1 = _find(rows, transport="gRPC", batch=1, conc=1, batching="off")
+    grpc8 = _find(rows, transport="gRPC", batch=1, conc=8, batching="off")
+    off32 = _find(rows, transport="gRPC", batch=1, conc=32, batching="off")
+    on32 = _find(rows, transport="gRPC", batch=1, conc=32, batching="on")
+    print("\ntargets (issue 3):")
+    if floor and grpc1:
+        over = grpc1["p50"] - floor["p50"]
+        print(f"  gRPC batch-1 p50 overhead over the in-process floor: {over:.3f} ms "
+              f"(floor {floor['p50']:.3f} ms, gRPC {grpc1['p50']:.3f} ms; target <= 0.5 ms) "
+              f"{'OK' if over <= 0.5 else 'MISSED'}")
+    if grpc8:
+        print(f"  8 concurrent gRPC clients, batch 1: {grpc8['rate']:.0f} predictions/s at p99 {grpc8['p99']:.2f} ms "
+              f"(peer TF Serving pod: {PEER_QPS:.0f} QPS at p99 {PEER_P99_MS:.0f} ms; ratio "
+              f"{grpc8['rate'] / PEER_QPS:.2f}x) {'OK' if grpc8['rate'] >= 1000 and grpc8['p99'] <= 10 else 'MISSED'}")
+    if off32 and on32:
+        ratio = on32["rate"] / off32["rate"]
+        print(f"  batching at concurrency 32: {on32['rate']:.0f} vs {off32['rate']:.0f} req/s without "
+              f"({ratio:.2f}x; target >= 2x) {'OK' if ratio >= 2 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+from serving.server import flags
+
+import pytest
+
+
+def test_equals_form_and_later_duplicate_wins():
+    parsed = flags.parse(["--port=9000", "--port=9001", "--rest_api_port=8501", "--model_name=fuel"])
+    assert parsed.settings.grpc_port == 9001
+    assert parsed.settings.rest_api_port == 8501
+    assert parsed.settings.model_name == "fuel"
+    assert parsed.unknown == []
+
+
+def test_defaults_match_tensorflow_model_server():
+    s = flags.parse([]).settings
+    assert (s.grpc_port, s.rest_api_port, s.rest_api_timeout_in_ms) == (8500, 0, 30000)
+    assert (s.file_system_poll_wait_seconds, s.model_config_file_poll_wait_seconds) == (1, 0)
+    assert s.enable_model_warmup is True and s.allow_version_labels_for_unavailable_models is False
+    assert s.enable_grpc_healthcheck_service is False and s.model_name == "default"
+
+
+def test_unknown_and_space_separated_flags_are_reported_not_fatal():
+    parsed = flags.parse(["--bogus=1", "--port", "9000", "positional"])
+    assert parsed.unknown == ["--bogus=1", "--port", "9000", "positional"]
+    assert parsed.settings.grpc_port == 8500
+
+
+@pytest.mark.parametrize("arg", ["--port=abc", "--port=99999999999", "--enable_batching=maybe",
+                                 "--load_retry_interval_micros=1.5"])
+def test_bad_values_raise(arg):
+    with pytest.raises(flags.FlagError, match="Couldn't interpret value"):
+        flags.parse([arg])
+
+
+def test_bool_forms():
+    assert flags.parse(["--enable_batching"]).settings.enable_batching is True
+    assert flags.parse(["--enable_model_warmup=false"]).settings.enable_model_warmup is False
+    assert flags.parse(["--enable_model_warmup=0"]).settings.enable_model_warmup is False
+
+
+def test_accepted_but_unused_flags_are_listed():
+    parsed = flags.parse(["--num_load_threads=4", "--flush_filesystem_caches=false"])
+    assert parsed.settings.ignored == ("flush_filesystem_caches", "num_load_threads")
+
+
+def test_usage_names_every_flag():
+    text = flags.usage()
+    for flag in flags.FLAGS:
+        assert f"--{flag.name}=" in text

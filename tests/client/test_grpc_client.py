@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from serving.client import (DeadlineExceeded, InvalidInput, ModelNotFound, PredictClient, Unavailable, protos)
-from tests.client.certs import make_tls
+from tests.tls import make_tls
 from tests.client.fakes import Behaviour, FakeGrpcServer
 from tests.support import free_port
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from serving.client import PredictClient, Unavailable
-from tests.client.certs import make_tls
+from tests.tls import make_tls
 from tests.client.servers import start_serve
 
 ROW = {n: [1.0] for n in ("cylinders", "displacement", "horsepower", "weight", "acceleration", "model_year", "origin")}

@@ -12,7 +12,7 @@ import grpc
 import pytest
 from tensorflow_serving.apis import prediction_service_pb2_grpc
 
-from tests.conformance.certs import issue, make_ca
+from tests.tls import issue, make_ca
 from tests.conformance.client import FUEL_ROW, Target, defect_predict, fuel_predict, rpc_error
 from tests.conformance.conftest import start_plantserve
 from tests.conformance.layout import METRICS_PATH, model_config
@@ -20,8 +20,8 @@ from tests.support import run_cli, wait_until
 
 
 def _ssl_config(path, server, ca=None, client_verify=False) -> str:
-    def q(text: str) -> str:
-        return text.replace("\n", "\\n")
+    def q(pem: bytes) -> str:
+        return pem.decode().replace("\n", "\\n")
     body = f'server_key: "{q(server.key)}"\nserver_cert: "{q(server.cert)}"\n'
     if ca is not None:
         body += f'custom_ca: "{q(ca.cert)}"\n'
@@ -32,11 +32,11 @@ def _ssl_config(path, server, ca=None, client_verify=False) -> str:
 
 @pytest.fixture(scope="module")
 def pki():
-    ca, ca_cert, ca_key = make_ca()
-    other_ca, other_cert, other_key = make_ca("someone else")
-    return {"ca": ca, "server": issue(ca_cert, ca_key, "localhost", server=True),
-            "client": issue(ca_cert, ca_key, "plant-client", server=False),
-            "stranger": issue(other_cert, other_key, "stranger", server=False)}
+    ca, ca_pair = make_ca()
+    _, other_pair = make_ca("someone else")
+    return {"ca": ca, "server": issue(ca_pair, "localhost", server=True),
+            "client": issue(ca_pair, "plant-client", server=False),
+            "stranger": issue(other_pair, "stranger", server=False)}
 
 
 def _stub(port: int, creds=None):
@@ -49,14 +49,14 @@ def test_mtls(standin_store, tmp_path, pki):
     config = _ssl_config(tmp_path / "ssl.config", pki["server"], pki["ca"], client_verify=True)
     proc, grpc_port, rest_port = start_plantserve(standin_store, tmp_path, f"--ssl_config_file={config}")
     try:
-        good = grpc.ssl_channel_credentials(pki["ca"].cert.encode(), pki["client"].key.encode(),
-                                            pki["client"].cert.encode())
+        good = grpc.ssl_channel_credentials(pki["ca"].cert, pki["client"].key,
+                                            pki["client"].cert)
         stub, channel = _stub(grpc_port, good)
         assert stub.Predict(fuel_predict(), timeout=30).model_spec.version.value == 1
         channel.close()
-        for creds in (grpc.ssl_channel_credentials(pki["ca"].cert.encode()),  # no client certificate
-                      grpc.ssl_channel_credentials(pki["ca"].cert.encode(), pki["stranger"].key.encode(),
-                                                   pki["stranger"].cert.encode()),
+        for creds in (grpc.ssl_channel_credentials(pki["ca"].cert),  # no client certificate
+                      grpc.ssl_channel_credentials(pki["ca"].cert, pki["stranger"].key,
+                                                   pki["stranger"].cert),
                       None):  # plaintext
             stub, channel = _stub(grpc_port, creds)
             assert rpc_error(stub.Predict, fuel_predict(), timeout=10).code() == grpc.StatusCode.UNAVAILABLE
@@ -71,7 +71,7 @@ def test_tls_without_client_verification(standin_store, tmp_path, pki):
     config = _ssl_config(tmp_path / "ssl.config", pki["server"])
     proc, grpc_port, _ = start_plantserve(standin_store, tmp_path, f"--ssl_config_file={config}")
     try:
-        stub, channel = _stub(grpc_port, grpc.ssl_channel_credentials(pki["ca"].cert.encode()))
+        stub, channel = _stub(grpc_port, grpc.ssl_channel_credentials(pki["ca"].cert))
         assert stub.Predict(fuel_predict(), timeout=30).outputs["mpg"].float_val
         channel.close()
         stub, channel = _stub(grpc_port)

@@ -1,4 +1,4 @@
-"""A throwaway CA, server and client certificates for TLS tests (``cryptography``, in memory)."""
+"""A throwaway CA, server and client certificates for TLS tests (``cryptography``, in memory), shared by every suite."""
 from __future__ import annotations
 
 import dataclasses

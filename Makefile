@@ -6,6 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STORE ?= var/store
 PYTEST_ARGS ?=
+# Extra flags for plantserve demo, e.g. DEMO_ARGS="--bench-seconds 2".
+DEMO_ARGS ?=
 
 .PHONY: all demo test bench tools clean help
 all: help
@@ -26,7 +28,7 @@ tools: $(STAMP)
 	@bash scripts/install-tools.sh
 
 demo: $(STAMP)
-	$(VENV)/bin/plantserve demo --store $(STORE)
+	$(VENV)/bin/plantserve demo --store $(STORE) $(DEMO_ARGS)
 
 test: $(STAMP) tools
 	PATH="$(CURDIR)/.tools/bin:$$PATH" $(PY) -m pytest $(PYTEST_ARGS)

@@ -45,6 +45,8 @@ RULES: dict[str, dict[str, Any]] = {
     "sidecar.httpPort": PORT,
     "server.restApiTimeoutMs": {"minimum": 1},
     "server.fileSystemPollWaitSeconds": {"minimum": 0},
+    "server.maxNumLoadRetries": {"minimum": 0},
+    "server.loadRetryIntervalMicros": {"minimum": 0},
     "server.grpcMaxConnectionAgeMs": {"minimum": 1000},
     "server.monitoring.path": {"pattern": "^/"},
     "server.batching.maxBatchSize": {"minimum": 1},

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -65,6 +66,10 @@ def settings_from_args(args: argparse.Namespace) -> TrainSettings:
                          verbose=not args.quiet)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def run(args: argparse.Namespace) -> int:
     from serving.store import StoreError
 
@@ -77,6 +82,9 @@ def run(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     from .pipeline import GateRefused, train_and_publish
 
+    # SIGTERM (a Job's deadline, a stopped demo) unwinds like Ctrl-C, so a publish in progress
+    # removes its partial upload instead of dying mid-write.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         train_and_publish(settings)
     except GateRefused as exc:

@@ -93,7 +93,8 @@ def train_and_publish(settings: TrainSettings, out: TextIO = sys.stdout) -> RunR
     keras.utils.set_random_seed(settings.seed)
     data = task.load_data(settings)
     model = task.build(data, adapt=settings.strategy == "full")
-    apply_strategy(settings.strategy, model, task.feature_layers(model), store, settings.model, latest)
+    apply_strategy(settings.strategy, model, task.feature_layers(model), store, settings.model, latest,
+                   task.graph_version)
     epochs = settings.epochs or task.default_epochs
     print(f"training {settings.model} for up to {epochs} epochs on {data.info['train_rows']} rows", file=out, flush=True)
     losses = task.fit(model, data, epochs, settings.verbose)
@@ -131,7 +132,8 @@ def train_and_publish(settings: TrainSettings, out: TextIO = sys.stdout) -> RunR
             data_fingerprint=data.fingerprint, parent_version=latest if settings.strategy != "full" else None,
             strategy=settings.strategy, golden=golden, forced=forced,
             created_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            training={"epochs_run": len(losses), "seed": settings.seed, "warmup_records": records,
+            training={"graph_version": task.graph_version, "epochs_run": len(losses), "seed": settings.seed,
+                      "warmup_records": records,
                       "tensorflow": tf.__version__, "previous_latest": latest,
                       "data": {k: v for k, v in data.info.items() if k in ("source", "classes", "dropped_rows", "train_rows")}},
         )

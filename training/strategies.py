@@ -27,7 +27,7 @@ def parent_weights(store: Store, model_name: str, version: int) -> list[np.ndarr
 
 
 def apply_strategy(strategy: str, model: Any, feature_layers: list[Any], store: Store, model_name: str,
-                   parent: int | None) -> None:
+                   parent: int | None, graph_version: int) -> None:
     """``full``: nothing. ``incremental``: the parent's weights. ``finetune``: those, with the
     feature layers frozen. The model must be built (and compiled) already; it is recompiled
     after freezing so the change takes effect."""
@@ -36,6 +36,13 @@ def apply_strategy(strategy: str, model: Any, feature_layers: list[Any], store: 
     if parent is None:
         raise StrategyError(f"--strategy {strategy} needs a published version of {model_name} to start from; "
                             "publish one with --strategy full first")
+    from serving.store.repository import ModelRepository
+
+    parent_graph = ModelRepository(store, model_name).manifest(parent).training.get("graph_version")
+    if parent_graph != graph_version:
+        raise StrategyError(f"{model_name} version {parent} was built with graph version {parent_graph}, this "
+                            f"plantserve builds {graph_version} (different in-graph preprocessing): its weights "
+                            "cannot warm-start this model; use --strategy full")
     weights = parent_weights(store, model_name, parent)
     current = model.get_weights()
     if [w.shape for w in weights] != [w.shape for w in current]:

@@ -105,18 +105,38 @@ class ModelRepository:
         raise StoreConflictError(f"could not claim a version of {self.model} after {_MAX_CLAIM_ATTEMPTS} tries")
 
     def publish(self, local_dir: Path, manifest: Manifest, progress: ProgressFn | None = None) -> str:
-        """Upload every file of ``manifest`` from ``local_dir``, then the manifest last. Returns the URI."""
+        """Upload every file of ``manifest`` from ``local_dir``, then the manifest last. Returns the URI.
+
+        If anything fails or is interrupted before the manifest is written, the files uploaded so
+        far are removed (best effort), so no half-written version is left behind; its number stays
+        claimed and is never reused.
+        """
         verify_dir(local_dir, manifest)
         prefix = f"{self.model}/{manifest.version}"
-        with concurrent.futures.ThreadPoolExecutor(TRANSFER_CONCURRENCY) as pool:
+        pool = concurrent.futures.ThreadPoolExecutor(TRANSFER_CONCURRENCY)
+        try:
             futures = [
                 pool.submit(self.store.upload_file, f"{prefix}/{f.path}", local_dir / f.path, progress)
                 for f in manifest.files
             ]
             for future in futures:
                 future.result()
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            self._remove_partial(prefix)
+            raise
+        pool.shutdown(wait=True)
         self.store.write_bytes(f"{prefix}/{MANIFEST_NAME}", manifest.to_json().encode())
         return f"{self.store.uri}/{prefix}"
+
+    def _remove_partial(self, prefix: str) -> None:
+        try:
+            for obj in list(self.store.list(f"{prefix}/")):
+                self.store.delete(obj.key)
+            self.store.delete(prefix)  # the emptied directory, for a local store
+        except Exception as exc:  # noqa: BLE001 - the original error is the one to report
+            log.warning("could not remove the partial upload at %s: %s (it has no manifest, so it is invisible)",
+                        prefix, exc)
 
     def fetch(self, version: int, dest: Path, progress: ProgressFn | None = None,
               manifest: Manifest | None = None) -> Manifest:

@@ -87,3 +87,30 @@ def test_fetch_refuses_corrupted_bytes(repo: ModelRepository, tmp_path: Path) ->
     repo.store.write_bytes("fuel/1/variables/variables.data-00000-of-00001", b"VARS")  # same size
     with pytest.raises(StoreIntegrityError, match="sha256 mismatch"):
         repo.fetch(1, tmp_path / "dest")
+
+
+def test_a_failed_publish_leaves_nothing_but_its_claim(tmp_path: Path) -> None:
+    from serving.store import LocalStore
+
+    class FailingStore(LocalStore):
+        """Fails the third upload, as a dropped connection or Ctrl-C would."""
+
+        uploads = 0
+
+        def upload_file(self, key, path, progress=None):
+            FailingStore.uploads += 1
+            if FailingStore.uploads == 3:
+                raise KeyboardInterrupt
+            super().upload_file(key, path, progress)
+
+    src = _version_dir(tmp_path / "src")
+    (src / "assets.extra").mkdir()
+    (src / "assets.extra" / "warmup").write_bytes(b"w" * 10)
+    (tmp_path / "store").mkdir()
+    repo = ModelRepository(FailingStore(tmp_path / "store"), "fuel")
+    version = repo.reserve_next()
+    with pytest.raises(KeyboardInterrupt):
+        repo.publish(src, _manifest(src, version))
+    assert FailingStore.uploads == 3
+    assert not (tmp_path / "store" / "fuel" / str(version)).exists()
+    assert repo.versions() == [] and repo.reserve_next() == version + 1

@@ -5,6 +5,7 @@ import io
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from serving.store import open_store
 from serving.store.repository import ModelRepository
@@ -52,3 +53,16 @@ def test_finetune_defect_keeps_convolutions(model_store_copy: Path) -> None:
     parent, child = _weights(model_store_copy, "defect", 1), _weights(model_store_copy, "defect", result.version)
     assert all(np.array_equal(a, b) for a, b in zip(parent[:4], child[:4]))  # conv_32, conv_64 kernels+biases
     assert any(not np.array_equal(a, b) for a, b in zip(parent[4:], child[4:]))
+
+
+def test_warm_start_refuses_a_parent_of_another_graph_version(model_store_copy: Path) -> None:
+    import json
+
+    from training.strategies import StrategyError
+
+    path = model_store_copy / "fuel" / "1" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["training"]["graph_version"] = 1  # as published before the log-scaled features
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(StrategyError, match="graph version 1.*use --strategy full"):
+        train_and_publish(_settings(model_store_copy, "fuel", "incremental", 1), io.StringIO())

@@ -36,6 +36,9 @@ class Task(abc.ABC):
     #: Absolute bound on the primary metric unless --gate-threshold overrides it.
     default_threshold: float
     default_epochs: int
+    #: Bumped whenever the in-graph preprocessing or the layer layout changes meaning: weights
+    #: of another graph version cannot warm-start this one even when their shapes match.
+    graph_version: int
 
     @abc.abstractmethod
     def load_data(self, settings: TrainSettings) -> TaskData: ...

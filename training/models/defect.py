@@ -52,6 +52,7 @@ class DefectTask(Task):
     goal = "max"
     default_threshold = 0.90  # refuse anything below this whatever the latest did
     default_epochs = 20
+    graph_version = 1
 
     def load_data(self, settings: TrainSettings) -> TaskData:
         if settings.data_dir is not None:

@@ -42,6 +42,7 @@ class FuelTask(Task):
     goal = "min"
     default_threshold = 3.0  # mpg: refuse anything worse than this whatever the latest did
     default_epochs = 800
+    graph_version = 2  # 2: displacement, horsepower and weight are log-scaled in the graph
 
     def load_data(self, settings: TrainSettings) -> TaskData:
         fuel = load_fuel(settings.seed, settings.data_file)

@@ -137,14 +137,22 @@ def bench_codec() -> None:
         _row(name, *_paired_best_us(theirs, ours), "us", "target <= 1.0")
 
 
-def bench_store() -> Path:
-    """PLANTSERVE_BENCH_STORE or var/store, with fuel trained into it on first use."""
+def bench_store() -> tuple[Path, int]:
+    """(PLANTSERVE_BENCH_STORE or var/store, its latest fuel version), training fuel on first use.
+
+    The servers load the latest version (the default policy), so label ``stable`` must point at it:
+    after ``make demo`` the store holds fuel 1 and 2."""
+    from serving.store import open_store
+    from serving.store.repository import ModelRepository
+
     store = Path(os.environ.get("PLANTSERVE_BENCH_STORE", REPO / "var" / "store"))
-    if not (store / "fuel").is_dir():
+    latest = ModelRepository(open_store(str(store), create=True), "fuel").latest()
+    if latest is None:
         print(f"  training fuel into {store} (once)")
         subprocess.run([sys.executable, "-m", "serving.cli", "train", "fuel", "--store", str(store), "--quiet"],
                        check=True, cwd=REPO)
-    return store
+        latest = ModelRepository(open_store(str(store)), "fuel").latest()
+    return store, latest
 
 
 def _ok_count(rest_port: int) -> int:
@@ -170,12 +178,13 @@ def bench_round_robin() -> None:
     from serving.client.settings import ModelRef
     from tests.client.servers import start_serve
 
-    store = bench_store()
+    store, version = bench_store()
     servers = []
     with tempfile.TemporaryDirectory() as tmp:
         try:
             for i in range(4):
-                servers.append(start_serve(Path(tmp), store, ("fuel",), monitoring=True, name=f"rr{i}"))
+                servers.append(start_serve(Path(tmp), store, ("fuel",), label_version=version, monitoring=True,
+                                           name=f"rr{i}"))
             target = "ipv4:" + ",".join(f"127.0.0.{i + 2}:{s.grpc_port}" for i, s in enumerate(servers))
             rest_ports = [s.rest_port for s in servers]
             row = {n: np.array([1.0], np.float32) for n in ("cylinders", "displacement", "horsepower", "weight",

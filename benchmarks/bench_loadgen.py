@@ -134,10 +134,10 @@ def main() -> None:
     from serving.client.settings import ModelRef
     from tests.client.servers import start_serve
 
-    store = bench_store()
+    store, version = bench_store()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        with start_serve(tmp, store, ("fuel",)) as served:
+        with start_serve(tmp, store, ("fuel",), label_version=version) as served:
             row = {n: np.array([15.0], np.float32) for n in ("cylinders", "displacement", "horsepower", "weight",
                                                              "acceleration", "model_year", "origin")}
             payload = build_payload(served.rest_target, ModelRef("fuel", label="stable"), row)

@@ -1,8 +1,9 @@
 """Training in child processes: reuse or train the first versions, publish the incremental one.
 
 ``plantserve train`` publishes the manifest last, so an interrupted run never leaves a *visible*
-version; it can leave a numeric directory holding some files and no manifest. After a training
-child that did not succeed, :func:`remove_partial_versions` deletes exactly the directories that
+version, and on SIGTERM or Ctrl-C it removes its own partial upload. Only a child the demo had to
+SIGKILL (it ignored SIGTERM for 15 s) can leave a numeric directory with some files and no
+manifest: as that backstop, :func:`remove_partial_versions` deletes exactly the directories that
 appeared during that run and have no manifest (the claimed number is never reused).
 """
 from __future__ import annotations

@@ -150,16 +150,21 @@ def test_republished_manifest_clears_the_bad_mark(env, running):
     assert running.state.stable == 2 and 2 not in running.state.bad
 
 
-def test_error_spike_rolls_back_to_previous(env, running):
-    publish(env, 2)
-    running.tick()
-    assert running.state.stable == 2
-    env.server.errors.add(2)
-    for _ in range(10):
+def _spike_errors(env, version: int, requests: int = 10) -> None:
+    """Make ``version`` fail and send ``requests`` plant requests on label stable (they fail)."""
+    env.server.errors.add(version)
+    for _ in range(requests):
         try:
             env.server.predict("fuel", {}, label="stable")
         except Exception:
             pass
+
+
+def test_error_spike_rolls_back_to_previous(env, running):
+    publish(env, 2)
+    running.tick()
+    assert running.state.stable == 2
+    _spike_errors(env, version=2)
     running.tick()
     assert running.state.stable == 1 and running.state.previous is None
     assert running.state.bad[2].reason == "rolled_back"
@@ -281,11 +286,6 @@ def test_a_restart_inside_the_window_still_guards_the_promotion(env, running):
     again = make_worker(env, CollectorRegistry())
     again.tick()  # bootstrap from the saved state: stable 2, previous 1
     again.tick()  # fresh baseline
-    env.server.errors.add(2)
-    for _ in range(10):
-        try:
-            env.server.predict("fuel", {}, label="stable")
-        except Exception:
-            pass
+    _spike_errors(env, version=2)
     again.tick()
     assert again.state.stable == 1 and again.state.bad[2].reason == "rolled_back"

@@ -70,6 +70,9 @@ class ModelWorker:
         #: Restarted inside a rollback window: judge the stable version from a fresh baseline.
         self._rebaseline = False
         self._lock = threading.Lock()
+        #: Held while a version change is under way (state, server config, record, metrics), and by
+        #: status(): a reader sees the state before the change or after it, never half of it.
+        self._transition = threading.Lock()
         metrics.init_model(model)
 
     # -- the tick -------------------------------------------------------------------------
@@ -207,11 +210,13 @@ class ModelWorker:
         s = self.state
         if s.previous is not None and self.clock() >= s.previous_until:
             log.info("%s: rollback window over, unloading version %s", self.model, s.previous)
-            s.previous, s.previous_until, self._baseline = None, 0.0, None
-            save_state(self.dir, s)
-            self._serve(s.stable, None)
-            self.config.apply(self.settings.rpc_timeout_seconds)
-            self._prune()
+            with self._transition:
+                s.previous, s.previous_until, self._baseline = None, 0.0, None
+                save_state(self.dir, s)
+                self._serve(s.stable, None)
+                self.config.apply(self.settings.rpc_timeout_seconds)
+                self._prune()
+                self._observe()
 
     def _prune(self) -> None:
         keep = {v for v in (self.state.stable, self.state.previous) if v is not None}
@@ -241,18 +246,20 @@ class ModelWorker:
         if self.config.applied_labels(self.model).get("stable") != new:
             self._error(f"could not move stable back to {new}; will retry")
             return
-        if keep_old:
-            s.stable, s.previous = new, old
-            s.previous_until = self.clock() + self.settings.rollback_window_seconds
-        else:
-            s.stable, s.previous, s.previous_until = new, None, 0.0
-        self._baseline = None
-        self.verified = True  # ``previous`` passed the gates when it was promoted
-        save_state(self.dir, s)
-        self._serve(s.stable, s.previous)
-        self.config.apply(self.settings.rpc_timeout_seconds)
-        self.metrics.rollouts.labels(self.model, "rolled_back").inc()
-        self._record(old if not keep_old else new, "rolled_back", why, {})
+        with self._transition:
+            if keep_old:
+                s.stable, s.previous = new, old
+                s.previous_until = self.clock() + self.settings.rollback_window_seconds
+            else:
+                s.stable, s.previous, s.previous_until = new, None, 0.0
+            self._baseline = None
+            self.verified = True  # ``previous`` passed the gates when it was promoted
+            save_state(self.dir, s)
+            self._serve(s.stable, s.previous)
+            self.config.apply(self.settings.rpc_timeout_seconds)
+            self.metrics.rollouts.labels(self.model, "rolled_back").inc()
+            self._observe()
+            self._record(old if not keep_old else new, "rolled_back", why, {})
         self.reporter.event(self.model, "RolledBack", why, warning=True)
 
     # -- the candidate pipeline -----------------------------------------------------------
@@ -292,24 +299,26 @@ class ModelWorker:
             with self._lock:
                 self.candidate = None
         s = self.state
-        s.stable = version
-        self.verified = True
-        s.previous = old if self.settings.rollback_window_seconds > 0 else None
-        s.previous_until = self.clock() + self.settings.rollback_window_seconds
-        save_state(self.dir, s)
-        try:
-            self._baseline = self.server.scrape()
-        except OSError as exc:
-            self._baseline = None
-            log.warning("%s: no server metrics at %s (%s): automatic rollback is off for version %s",
-                        self.model, self.settings.server_rest, exc, version)
-        self._serve(s.stable, s.previous)
-        self.config.apply(self.settings.rpc_timeout_seconds)
-        self._prune()
-        self.metrics.rollouts.labels(self.model, "promoted").inc()
+        with self._transition:
+            s.stable = version
+            self.verified = True
+            s.previous = old if self.settings.rollback_window_seconds > 0 else None
+            s.previous_until = self.clock() + self.settings.rollback_window_seconds
+            save_state(self.dir, s)
+            try:
+                self._baseline = self.server.scrape()
+            except OSError as exc:
+                self._baseline = None
+                log.warning("%s: no server metrics at %s (%s): automatic rollback is off for version %s",
+                            self.model, self.settings.server_rest, exc, version)
+            self._serve(s.stable, s.previous)
+            self.config.apply(self.settings.rpc_timeout_seconds)
+            self._prune()
+            self.metrics.rollouts.labels(self.model, "promoted").inc()
+            self._observe()
+            self._record(version, "promoted", f"version {version} is stable (previous {s.previous})",
+                         {**cand.steps, **({"probe": probe} if probe else {})})
         log.info("%s: promoted version %s (previous %s), steps %s", self.model, version, s.previous, cand.steps)
-        self._record(version, "promoted", f"version {version} is stable (previous {s.previous})",
-                     {**cand.steps, **({"probe": probe} if probe else {})})
         self.reporter.event(self.model, "Promoted", f"version {version} is stable (steps {cand.steps})")
         self.last_error = None
 
@@ -365,6 +374,10 @@ class ModelWorker:
         self.on_change()
 
     def status(self) -> dict[str, Any]:
+        with self._transition:
+            return self._status()
+
+    def _status(self) -> dict[str, Any]:
         with self._lock:
             cand = self.candidate
         s = self.state

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import threading
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -170,6 +171,44 @@ def test_error_spike_rolls_back_to_previous(env, running):
     assert running.state.bad[2].reason == "rolled_back"
     assert env.server.configs["fuel"][1:] == ((1,), {"stable": 1})
     assert value(env, "plantserve_rollout_total", model="fuel", result="rolled_back") == 1
+
+
+class StatusReader:
+    """On every config reload, reads ``worker.status()`` from another thread, as /status does."""
+
+    def __init__(self, env, worker):
+        self.worker, self.snapshots, self.threads = worker, [], []
+        reload = env.server.reload
+
+        def reload_then_read(config, timeout_seconds):
+            reload(config, timeout_seconds)
+            t = threading.Thread(target=lambda: self.snapshots.append(self.worker.status()))
+            t.start()
+            self.threads.append(t)
+        env.server.reload = reload_then_read
+
+    def join(self) -> list[dict]:
+        for t in self.threads:
+            t.join()
+        return self.snapshots
+
+
+def test_status_never_shows_half_a_version_change(env, running):
+    """Stable, labels, server states and the rollout record move together (the CI flake of session 1)."""
+    reader = StatusReader(env, running)
+    publish(env, 2)
+    running.tick()
+    _spike_errors(env, version=2)
+    running.tick()
+    snapshots = reader.join()
+    assert {s["stable"] for s in snapshots} == {1, 2}
+    for s in snapshots:
+        if s["stable"] == 2:
+            assert s["last_rollout"]["result"] == "promoted" and s["labels"] == {"stable": 2, "previous": 1}
+            assert s["server_states"]["2"] == "AVAILABLE" and s["previous"] == 1
+        elif s["last_rollout"] and s["last_rollout"]["result"] == "rolled_back":
+            assert s["labels"] == {"stable": 1} and s["previous"] is None and "2" in s["bad"]
+    assert snapshots[-1]["last_rollout"]["result"] == "rolled_back"
 
 
 def test_window_expiry_unloads_previous_and_prunes(env, running):

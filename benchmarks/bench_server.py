@@ -5,6 +5,10 @@ prints throughput and p50/p99/p99.9 latency, and the overhead over the in-proces
 with ``--enable_batching`` runs gRPC at concurrency 32. The peer figure: one TF Serving CPU pod serves
 about 1,000 QPS at p99 10 ms (tensorflow/serving#1618).
 
+Last, the same client drives a gRPC server whose Predict does nothing (``--echo``, a separate process
+like the real server): the most any Python gRPC server reaches here. Batching only removes model time,
+so ``echo / batching off`` bounds what batching can gain on this machine.
+
 Set ``PLANTSERVE_BENCH_STORE`` to a store holding ``fuel/<v>`` to skip training;
 ``PLANTSERVE_BENCH_SECONDS`` sets the time per cell (default 3).
 """
@@ -40,6 +44,37 @@ def _store(tmp: Path) -> Path:
     subprocess.run([sys.executable, "-m", "serving.cli", "train", "fuel", "--store", str(store_path), "--quiet"],
                    cwd=REPO, check=True, capture_output=True, text=True)
     return store_path
+
+
+def _echo_main(port: int) -> None:
+    """A Predict that answers an empty PredictResponse at once: Python gRPC's own per-call cost."""
+    from concurrent import futures
+
+    import grpc
+
+    same = lambda b: b  # noqa: E731 - bytes in, bytes out: not even protobuf parsing
+    handler = grpc.method_handlers_generic_handler("tensorflow.serving.PredictionService", {
+        "Predict": grpc.unary_unary_rpc_method_handler(lambda request, context: b"", same, same)})
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max(8, 4 * (os.cpu_count() or 1))))
+    server.add_generic_rpc_handlers((handler,))
+    server.add_insecure_port(f"127.0.0.1:{port}")
+    server.start()
+    print("ready", flush=True)
+    server.wait_for_termination()
+
+
+class EchoServer:
+    def __init__(self) -> None:
+        self.grpc_port = _free_port()
+        self.proc = subprocess.Popen([sys.executable, "-m", "benchmarks.bench_server", "--echo", str(self.grpc_port)],
+                                     cwd=REPO, stdout=subprocess.PIPE, text=True)
+        if self.proc.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"echo server exited {self.proc.wait(30)}")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(30)
+        self.proc.stdout.close()
 
 
 def _free_port() -> int:
@@ -142,7 +177,8 @@ def _grpc_caller(port: int, batch: int):
             request.model_spec.name = "fuel"
             for n in FEATURES:
                 request.inputs[n].CopyFrom(to_proto(np.full(batch, ROW[n], np.float32)))
-            return from_proto(stub.Predict(request, timeout=30).outputs["mpg"])
+            response = stub.Predict(request, timeout=30)
+            return from_proto(response.outputs["mpg"]) if response.outputs else None
         return call
     return make
 
@@ -191,6 +227,14 @@ def main() -> None:
                 _print_row(rows[-1], rows)
         finally:
             batched.stop()
+        echo = EchoServer()
+        try:
+            rate, lat = _closed_loop(_grpc_caller(echo.grpc_port, 1), 32, seconds)
+            rows.append(dict(transport="gRPC echo", batching="-", batch=1, conc=32, rate=rate,
+                             p50=_pct(lat, 50), p99=_pct(lat, 99), p999=_pct(lat, 99.9)))
+            _print_row(rows[-1], rows)
+        finally:
+            echo.stop()
     _summary(rows)
 
 
@@ -229,7 +273,14 @@ def _summary(rows: list[dict]) -> None:
         ratio = on32["rate"] / off32["rate"]
         print(f"  batching at concurrency 32: {on32['rate']:.0f} vs {off32['rate']:.0f} req/s without "
               f"({ratio:.2f}x; target >= 2x) {'OK' if ratio >= 2 else 'MISSED'}")
+    echo = _find(rows, transport="gRPC echo")
+    if off32 and echo:
+        print(f"  ceiling: a do-nothing Python gRPC server reaches {echo['rate']:.0f} req/s with the same client, "
+              f"{echo['rate'] / off32['rate']:.2f}x batching-off; batching can gain no more than that here")
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--echo"]:
+        _echo_main(int(sys.argv[2]))
+    else:
+        main()

@@ -26,6 +26,7 @@ from serving.server.monitor import StateMonitor
 from serving.server.protos import (ConfigFileError, batching_parameters_class, monitoring_config_class,
                                    parse_text_file, ssl_config_class)
 from serving.server.servable import Servable, load_servable
+from serving.server.sharing import LoadedVersions
 from serving.server.source import FileSystemSource
 from serving.server.status import ServingError
 from serving.server.warmup import replay_warmup
@@ -60,6 +61,7 @@ class ModelServer:
                                    settings.enable_serialization_as_tensor_content)
         self.source = FileSystemSource(self.manager, settings.file_system_poll_wait_seconds)
         self._batcher = BatchScheduler(self._batching, self.metrics) if self._batching else None
+        self._loaded = LoadedVersions()
 
     # ----- start-up ---------------------------------------------------------------------------------
     def _read_files(self) -> None:
@@ -94,6 +96,14 @@ class ModelServer:
         self.source.poll_now()
 
     def _load(self, name: str, version: int, path: str) -> Servable:
+        servable, shared = self._loaded.get_or_load(path, self.settings.tags, name, version,
+                                                    lambda: self._load_copy(name, version, path))
+        if shared:
+            self.metrics.load_attempt_count.inc(path, "success")
+            log.info("Version %s of model %s shares the copy already loaded from %s", version, name, path)
+        return servable
+
+    def _load_copy(self, name: str, version: int, path: str) -> Servable:
         start = time.perf_counter()
         try:
             servable = load_servable(name, version, path, self.settings.tags)

@@ -63,14 +63,19 @@ class Candidate:
 
 def wait_for_state(client: ServerClient, name: str, version: int, timeout_seconds: float,
                    poll_seconds: float = 0.1) -> tuple[str, str]:
-    """Poll GetModelStatus until ``version`` is AVAILABLE or END; returns (state, error message)."""
+    """Poll GetModelStatus until ``version`` is AVAILABLE or END; returns (state, error message).
+
+    The first polls come after 10, 20, 40 ms (a version already loaded under another name is there
+    at once), then every ``poll_seconds``."""
     deadline = time.monotonic() + timeout_seconds
     state, message = "UNKNOWN", ""
+    pause = min(0.01, poll_seconds)
     while time.monotonic() < deadline:
         state, message = client.status(name).get(version, ("UNKNOWN", ""))
         if state in ("AVAILABLE", "END"):
             return state, message
-        time.sleep(poll_seconds)
+        time.sleep(pause)
+        pause = min(pause * 2, poll_seconds)
     return state, f"still {state} after {timeout_seconds}s"
 
 
@@ -131,9 +136,11 @@ def check_behaviour(cand: Candidate, client: ServerClient, stable_version: int |
 
 def promote(cand: Candidate, config: ServingConfig, client: ServerClient, settings: Settings,
             old: int | None) -> None:
-    """Two steps: serve old and new under the real name, then move ``stable`` (old becomes ``previous``)."""
+    """Two steps: serve old and new under the real name, then move ``stable`` (old becomes ``previous``).
+
+    The shadow name goes in the second step, once the real name serves the new version: a server that
+    shares one loaded copy between names (``plantserve serve``) then loads nothing twice."""
     model, new = cand.model, cand.version
-    config.remove(shadow_name(model))
     both = tuple(v for v in (old, new) if v is not None)
     config.set(model, cand.base_path, both, {"stable": old} if old is not None else {})
     config.apply(settings.load_timeout_seconds)
@@ -141,6 +148,7 @@ def promote(cand: Candidate, config: ServingConfig, client: ServerClient, settin
     if state != "AVAILABLE":
         raise Rejected("promote", f"version {new} did not become AVAILABLE under {model}: {state} {message}")
     labels = {"stable": new, **({"previous": old} if old is not None else {})}
+    config.remove(shadow_name(model))
     config.set(model, cand.base_path, both, labels)
     config.apply(settings.rpc_timeout_seconds)
     if config.applied_labels(model).get("stable") != new:

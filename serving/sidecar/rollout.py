@@ -25,7 +25,7 @@ from .settings import Settings
 from .tfserving import ServerClient, ServerError
 
 __all__ = ["Rejected", "Candidate", "check_compatible", "load_shadow", "check_behaviour", "promote",
-           "wait_for_state"]
+           "wait_for_state", "ended_before"]
 
 log = logging.getLogger(__name__)
 
@@ -61,18 +61,31 @@ class Candidate:
             metrics.step_seconds.labels(self.model, step).observe(elapsed)
 
 
+def ended_before(client: ServerClient, name: str, version: int) -> tuple[str, str] | None:
+    """The version's END status from an earlier unload, read before a reload asks for it again."""
+    before = client.status(name).get(version)
+    return before if before and before[0] == "END" else None
+
+
 def wait_for_state(client: ServerClient, name: str, version: int, timeout_seconds: float,
-                   poll_seconds: float = 0.1) -> tuple[str, str]:
+                   poll_seconds: float = 0.1, stale: tuple[str, str] | None = None,
+                   stale_grace_seconds: float = 5.0) -> tuple[str, str]:
     """Poll GetModelStatus until ``version`` is AVAILABLE or END; returns (state, error message).
 
-    The first polls come after 10, 20, 40 ms (a version already loaded under another name is there
-    at once), then every ``poll_seconds``."""
-    deadline = time.monotonic() + timeout_seconds
+    ``stale`` is the END status the version had before this load was asked for (see ``ended_before``):
+    the server keeps reporting it until the new load starts, so it does not count as this load's end
+    until the version has been seen in another state, or for ``stale_grace_seconds`` (a load that fails
+    at once, exactly as before, is not waited on to the full timeout). The first polls come after 10, 20, 40 ms (a
+    version already loaded under another name is there at once), then every ``poll_seconds``."""
+    started = time.monotonic()
+    deadline = started + timeout_seconds
     state, message = "UNKNOWN", ""
     pause = min(0.01, poll_seconds)
     while time.monotonic() < deadline:
         state, message = client.status(name).get(version, ("UNKNOWN", ""))
-        if state in ("AVAILABLE", "END"):
+        if stale is not None and ((state, message) != stale or time.monotonic() - started > stale_grace_seconds):
+            stale = None
+        if state == "AVAILABLE" or (state == "END" and stale is None):
             return state, message
         time.sleep(pause)
         pause = min(pause * 2, poll_seconds)
@@ -92,6 +105,7 @@ def check_compatible(stable: Manifest | None, cand: Candidate, allowed_by_pointe
 def load_shadow(cand: Candidate, config: ServingConfig, client: ServerClient, settings: Settings) -> None:
     """Load the candidate as ``<model>__candidate`` (specific policy): invisible to plant requests."""
     shadow = shadow_name(cand.model)
+    stale = ended_before(client, shadow, cand.version)
     config.set(shadow, cand.base_path, (cand.version,), {})
     try:
         config.apply(settings.load_timeout_seconds)
@@ -101,7 +115,7 @@ def load_shadow(cand: Candidate, config: ServingConfig, client: ServerClient, se
         _state, message = client.status(shadow).get(cand.version, ("UNKNOWN", ""))
         raise Rejected("load", f"version {cand.version} failed to load within --load-timeout-seconds="
                        f"{settings.load_timeout_seconds}: {message or exc}") from exc
-    state, message = wait_for_state(client, shadow, cand.version, settings.load_timeout_seconds)
+    state, message = wait_for_state(client, shadow, cand.version, settings.load_timeout_seconds, stale=stale)
     if state != "AVAILABLE":
         raise Rejected("load", f"version {cand.version} did not become AVAILABLE: {state} {message}")
 
@@ -142,9 +156,10 @@ def promote(cand: Candidate, config: ServingConfig, client: ServerClient, settin
     shares one loaded copy between names (``plantserve serve``) then loads nothing twice."""
     model, new = cand.model, cand.version
     both = tuple(v for v in (old, new) if v is not None)
+    stale = ended_before(client, model, new)
     config.set(model, cand.base_path, both, {"stable": old} if old is not None else {})
     config.apply(settings.load_timeout_seconds)
-    state, message = wait_for_state(client, model, new, settings.load_timeout_seconds)
+    state, message = wait_for_state(client, model, new, settings.load_timeout_seconds, stale=stale)
     if state != "AVAILABLE":
         raise Rejected("promote", f"version {new} did not become AVAILABLE under {model}: {state} {message}")
     labels = {"stable": new, **({"previous": old} if old is not None else {})}

@@ -4,6 +4,9 @@
   protocol MinIO and AWS speak), with credentials in the environment of the test process.
 - ``model_store``: a local store holding fuel and defect version 1, trained once per session
   by ``plantserve train`` (the real training package, real SavedModels).
+
+Every ``plantserve serve`` a test starts binds loopback: ``PLANTSERVE_SERVE_HOST`` is set for the
+whole session (children inherit it).
 """
 from __future__ import annotations
 
@@ -49,6 +52,19 @@ def start_moto(tmp: Path, port: int | None = None) -> S3Server:
         RuntimeError(proc.output()))), timeout=60, what="moto S3 server")
     endpoint = f"http://127.0.0.1:{port}"
     return S3Server(endpoint, port, proc, {**S3_ENV, "AWS_ENDPOINT_URL": endpoint})
+
+
+@pytest.fixture(scope="session", autouse=True)
+def servers_bind_loopback():
+    from serving.server.flags import HOST_ENV
+
+    before = os.environ.get(HOST_ENV)
+    os.environ[HOST_ENV] = "127.0.0.1"
+    yield
+    if before is None:
+        os.environ.pop(HOST_ENV, None)
+    else:
+        os.environ[HOST_ENV] = before
 
 
 @pytest.fixture

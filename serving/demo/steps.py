@@ -12,6 +12,7 @@ import time
 from typing import Any, Callable, TextIO
 
 from serving.client.errors import ClientError
+from serving.server.flags import HOST_ENV
 from serving.store import Store, StoreError
 from serving.store.repository import ModelRepository
 
@@ -21,7 +22,7 @@ from .predictions import Cars, defect_table, fuel_table, pick_cars, version_tabl
 from .publish import Training, TrainingFailed, latest_versions, open_demo_store, train
 from .settings import MODELS, DemoSettings
 from .show import heading, ms, table
-from .stack import Stack, StackError
+from .stack import LOOPBACK, Stack, StackError
 from .traffic import Traffic, TrafficStats
 from .watch import RolloutFailed, RolloutWatch, follow
 
@@ -55,7 +56,8 @@ class Demo:
         self.out = out
         self.started = time.monotonic()
         self.guard = SignalGuard()
-        self.children = Children(settings.logs_dir, out, shield=self.guard.shielded)
+        # The demo's servers are for this machine only: serve binds loopback (the sidecar gets --http-host).
+        self.children = Children(settings.logs_dir, out, shield=self.guard.shielded, env={HOST_ENV: LOOPBACK})
         self.stack: Stack | None = None
         self.store: Store | None = None
         self.traffic: Traffic | None = None

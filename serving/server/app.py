@@ -45,8 +45,8 @@ class StartupError(RuntimeError):
 class ModelServer:
     """The whole server, built from one ``ServerSettings``. ``start()`` returns once the ports are open."""
 
-    def __init__(self, settings: ServerSettings, host: str = "0.0.0.0") -> None:
-        self.settings, self.host = settings, host
+    def __init__(self, settings: ServerSettings, host: str | None = None) -> None:
+        self.settings, self.host = settings, host or settings.host
         self.metrics = ServingMetrics()
         self.monitor = StateMonitor()
         self._stop = threading.Event()

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
-__all__ = ["FlagError", "ParsedFlags", "ServerSettings", "FLAGS", "parse", "usage"]
+__all__ = ["FlagError", "ParsedFlags", "ServerSettings", "FLAGS", "HOST_ENV", "parse", "usage"]
+
+#: The environment variable for the bind address (see ``ServerSettings.host``).
+HOST_ENV = "PLANTSERVE_SERVE_HOST"
 
 INT32 = (-(2**31), 2**31 - 1)
 INT64 = (-(2**63), 2**63 - 1)
@@ -153,6 +156,10 @@ class ServerSettings:
     enable_serialization_as_tensor_content: bool = False
     version: bool = False
     ignored: tuple[str, ...] = ()
+    #: Address both ports bind. Not a TF Serving flag (TF Serving always binds 0.0.0.0), so it comes
+    #: from the environment: ``PLANTSERVE_SERVE_HOST=127.0.0.1`` keeps a laptop's or a test's server
+    #: off the network.
+    host: str = "0.0.0.0"
 
     @property
     def tags(self) -> tuple[str, ...]:
@@ -179,8 +186,9 @@ def _match(arg: str) -> tuple[Flag, str | None] | None:
     return flag, value
 
 
-def parse(argv: Sequence[str]) -> ParsedFlags:
-    """Parse ``argv`` (without the program name). Raises ``FlagError`` for a value that does not parse."""
+def parse(argv: Sequence[str], env: Mapping[str, str] | None = None) -> ParsedFlags:
+    """Parse ``argv`` (without the program name) and ``env`` (default: the process environment).
+    Raises ``FlagError`` for a value that does not parse."""
     values: dict[str, Any] = {}
     unknown: list[str] = []
     help_requested = False
@@ -204,7 +212,8 @@ def parse(argv: Sequence[str]) -> ParsedFlags:
     kwargs = {("grpc_port" if k == "port" else k): v for k, v in values.items()
               if ("grpc_port" if k == "port" else k) in fields}
     ignored = tuple(sorted(k for k in values if not _BY_NAME[k].used))
-    return ParsedFlags(ServerSettings(**kwargs, ignored=ignored), unknown, help_requested)
+    host = (os.environ if env is None else env).get(HOST_ENV, "").strip() or ServerSettings.host
+    return ParsedFlags(ServerSettings(**kwargs, ignored=ignored, host=host), unknown, help_requested)
 
 
 def usage(prog: str = "plantserve serve") -> str:

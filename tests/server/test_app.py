@@ -1,4 +1,5 @@
 """The ``plantserve serve`` process: flags, exit codes, start-up order and SIGTERM."""
+import ipaddress
 import signal
 
 from tests.server.tinymodels import write_bad_warmup
@@ -41,4 +42,28 @@ def test_missing_base_path_keeps_ports_closed(serve_proc, tmp_path):
     server = serve_proc("--model_name=fuel", f"--model_base_path={tmp_path / 'nothing'}", wait=False)
     wait_until(lambda: "Could not find base path" in server.proc.output(), timeout=120, what="poll error")
     assert server.proc.alive() and not port_open(server.grpc_port) and not port_open(server.rest_port)
+    assert server.proc.stop(signal.SIGTERM) == 0
+
+
+def _listening_addresses(port: int) -> set[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """Local addresses of sockets listening on ``port``, from /proc/net/tcp and tcp6."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            for line in list(f)[1:]:
+                local, state = line.split()[1], line.split()[3]
+                address, hex_port = local.rsplit(":", 1)
+                if state != "0A" or int(hex_port, 16) != port:  # 0A: LISTEN
+                    continue
+                raw = b"".join(bytes.fromhex(address[i:i + 8])[::-1] for i in range(0, len(address), 8))
+                ip = ipaddress.ip_address(raw)
+                found.add(getattr(ip, "ipv4_mapped", None) or ip)
+    return found
+
+
+def test_servers_started_by_tests_bind_loopback_only(serve_proc, tiny_store):
+    server = serve_proc("--model_name=fuel", f"--model_base_path={tiny_store / 'fuel'}")
+    for port in (server.grpc_port, server.rest_port):
+        addresses = _listening_addresses(port)
+        assert addresses and all(a.is_loopback for a in addresses), addresses  # nothing on 0.0.0.0 or ::
     assert server.proc.stop(signal.SIGTERM) == 0

@@ -47,3 +47,10 @@ def test_usage_names_every_flag():
     text = flags.usage()
     for flag in flags.FLAGS:
         assert f"--{flag.name}=" in text
+
+
+def test_bind_host_comes_from_the_environment_not_a_flag():
+    assert flags.parse([], env={}).settings.host == "0.0.0.0"  # TF Serving's behaviour
+    assert flags.parse([], env={flags.HOST_ENV: "127.0.0.1"}).settings.host == "127.0.0.1"
+    assert flags.parse([], env={flags.HOST_ENV: "  "}).settings.host == "0.0.0.0"
+    assert flags.parse(["--host=127.0.0.1"], env={}).unknown == ["--host=127.0.0.1"]

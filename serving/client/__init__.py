@@ -13,13 +13,13 @@ from serving.client.errors import (ClientError, DeadlineExceeded, FailedPrecondi
                                    Unavailable, Unimplemented)
 from serving.client.grpc_client import PredictClient
 from serving.client.rest_client import RestClient
-from serving.client.results import ModelMetadata, Signature, TensorSpec, VersionStatus
+from serving.client.results import ModelMetadata, Prediction, Signature, TensorSpec, VersionStatus
 from serving.client.settings import DEFAULT_LABEL, LATEST, ClientSettings, ModelRef
 from serving.client.tensors import to_ndarray, to_tensor_proto
 
 __all__ = [
     "PredictClient", "RestClient", "ClientSettings", "ModelRef", "DEFAULT_LABEL", "LATEST",
-    "ModelMetadata", "Signature", "TensorSpec", "VersionStatus", "to_tensor_proto", "to_ndarray",
+    "ModelMetadata", "Prediction", "Signature", "TensorSpec", "VersionStatus", "to_tensor_proto", "to_ndarray",
     "ClientError", "ModelNotFound", "InvalidInput", "FailedPrecondition", "Unavailable",
     "DeadlineExceeded", "ResourceExhausted", "PermissionDenied", "Unimplemented", "ServerError",
 ]

@@ -13,16 +13,14 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 import grpc
-import numpy as np
 
 from serving.client import protos
 from serving.client.channel import channel_options, credentials
 from serving.client.errors import error_for_code
-from serving.client.grpc_client import METHODS, fill_model_spec, predict_request
+from serving.client.grpc_client import METHODS, fill_model_spec, predict_request, prediction_from
 from serving.client.inputs import named_inputs
-from serving.client.results import ModelMetadata, VersionStatus
+from serving.client.results import ModelMetadata, Prediction, VersionStatus
 from serving.client.settings import ClientSettings
-from serving.client.tensors import to_ndarray
 
 __all__ = ["AsyncPredictClient"]
 
@@ -47,11 +45,11 @@ class AsyncPredictClient:
 
     async def predict(self, model: str, inputs: Mapping[str, Any], *, version: int | None = None,
                       label: str | None = None, signature: str | None = None,
-                      timeout: float | None = None) -> dict[str, np.ndarray]:
+                      timeout: float | None = None) -> Prediction:
         ref = self.settings.model_ref(model, version=version, label=label, signature=signature)
         response = await self._call(_PS + "Predict", predict_request(ref, named_inputs(inputs, _no_sole_input)),
                                     timeout)
-        return {name: to_ndarray(tensor) for name, tensor in response.outputs.items()}
+        return prediction_from(response)
 
     async def metadata(self, model: str, *, version: int | None = None, label: str | None = None,
                        timeout: float | None = None) -> ModelMetadata:

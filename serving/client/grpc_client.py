@@ -20,7 +20,7 @@ from serving.client.channel import open_channel
 from serving.client.errors import error_for_code
 from serving.client.examples import Features, to_input
 from serving.client.inputs import Inputs, named_inputs, sole_input_name
-from serving.client.results import ModelMetadata, VersionStatus
+from serving.client.results import ModelMetadata, Prediction, VersionStatus
 from serving.client.settings import ClientSettings, ModelRef
 from serving.client.tensors import to_ndarray, to_tensor_proto
 
@@ -49,6 +49,11 @@ def fill_model_spec(spec: Any, ref: ModelRef, *, signature: bool = True) -> None
         spec.version_label = ref.label
     if signature:
         spec.signature_name = ref.signature
+
+
+def prediction_from(response: Any) -> Prediction:
+    answered = response.model_spec.version.value if response.model_spec.HasField("version") else None
+    return Prediction({name: to_ndarray(tensor) for name, tensor in response.outputs.items()}, answered)
 
 
 def predict_request(ref: ModelRef, named: dict[str, np.ndarray], output_filter: list[str] | None = None) -> Any:
@@ -82,12 +87,13 @@ class PredictClient:
     # -- calls -------------------------------------------------------------------------------
     def predict(self, model: str, inputs: Inputs, *, version: int | None = None, label: str | None = None,
                 signature: str | None = None, output_filter: list[str] | None = None,
-                timeout: float | None = None) -> dict[str, np.ndarray]:
-        """Run a predict signature; ``inputs`` is a dict of arrays or one array for a one-input signature."""
+                timeout: float | None = None) -> Prediction:
+        """Run a predict signature; ``inputs`` is a dict of arrays or one array for a one-input signature.
+        Returns the outputs by name; ``.version`` is the version that answered."""
         ref = self.settings.model_ref(model, version=version, label=label, signature=signature)
         named = named_inputs(inputs, lambda: self._sole_input(ref, timeout))
         response = self._call(_PS + "Predict", predict_request(ref, named, output_filter), timeout)
-        return {name: to_ndarray(tensor) for name, tensor in response.outputs.items()}
+        return prediction_from(response)
 
     def classify(self, model: str, features: Features, *, version: int | None = None, label: str | None = None,
                  signature: str | None = "classify", timeout: float | None = None) -> dict[str, np.ndarray]:

@@ -25,7 +25,7 @@ import numpy as np
 from serving.client.errors import ClientError, DeadlineExceeded, Unavailable, error_for_http
 from serving.client.examples import Features, feature_rows, to_json_example
 from serving.client.inputs import Inputs, named_inputs, sole_input_name
-from serving.client.results import ModelMetadata, Signature, VersionStatus
+from serving.client.results import ModelMetadata, Prediction, Signature, VersionStatus
 from serving.client.settings import ClientSettings, ModelRef
 
 __all__ = ["RestClient", "model_path", "json_value"]
@@ -67,7 +67,8 @@ class RestClient:
     # -- calls -------------------------------------------------------------------------------
     def predict(self, model: str, inputs: Inputs, *, version: int | None = None, label: str | None = None,
                 signature: str | None = None, output_filter: list[str] | None = None,
-                timeout: float | None = None) -> dict[str, np.ndarray]:
+                timeout: float | None = None) -> Prediction:
+        """As ``PredictClient.predict``; REST answers carry no version, so ``.version`` is ``version``."""
         ref = self.settings.model_ref(model, version=version, label=label, signature=signature)
         sig = self._signature(ref, timeout)
         named = named_inputs(inputs, lambda: sole_input_name(sig))
@@ -76,7 +77,7 @@ class RestClient:
         if not isinstance(outputs, dict):  # a single output comes back bare
             outputs = {next(iter(sig.outputs)): outputs}
         wanted = set(output_filter or outputs)
-        return {k: self._decode(v, sig, k) for k, v in outputs.items() if k in wanted}
+        return Prediction({k: self._decode(v, sig, k) for k, v in outputs.items() if k in wanted}, version)
 
     def classify(self, model: str, features: Features, *, version: int | None = None, label: str | None = None,
                  signature: str | None = "classify", timeout: float | None = None) -> dict[str, np.ndarray]:

@@ -14,10 +14,26 @@ from serving.client import protos
 from serving.client.errors import CODE_NAMES
 from serving.client.tensors import numpy_dtype
 
-__all__ = ["TensorSpec", "Signature", "ModelMetadata", "VersionStatus"]
+__all__ = ["Prediction", "TensorSpec", "Signature", "ModelMetadata", "VersionStatus"]
 
 _DT_NAMES = {v: k for k, v in protos.DataType.items()}
 _STATE_NAMES = {v: k for k, v in protos.MODEL_STATES.items()}
+
+
+class Prediction(dict):
+    """What ``predict`` returns: output name -> array, plus ``version``, the version that answered.
+
+    Over gRPC the server echoes it (``PredictResponse.model_spec.version``), so a caller on the
+    ``stable`` label can log which version served each answer. TF Serving's REST answer carries no
+    model spec: there ``version`` is the one asked for by number, else None.
+    """
+
+    def __init__(self, outputs: dict[str, np.ndarray], version: int | None = None) -> None:
+        super().__init__(outputs)
+        self.version = version
+
+    def __repr__(self) -> str:
+        return f"Prediction({dict.__repr__(self)}, version={self.version})"
 
 
 @dataclasses.dataclass(frozen=True)

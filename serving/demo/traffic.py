@@ -1,9 +1,8 @@
 """Requests that keep flowing on the ``stable`` label while a new version rolls out.
 
-It sends gRPC Predict calls through ``serving.client``'s channel and request builder, and reads
-``PredictResponse.model_spec.version``: TF Serving echoes the version that answered, which is how
-the demo shows the switch from the old version to the new one (``PredictClient.predict`` returns
-the outputs only).
+It sends gRPC Predict calls with ``serving.client.PredictClient`` and reads each answer's
+``version``: TF Serving echoes the version that answered, which is how the demo shows the switch
+from the old version to the new one.
 
 Example::
 
@@ -18,8 +17,9 @@ import threading
 import time
 from collections import Counter
 
-import grpc
 import numpy as np
+
+from serving.client.errors import ClientError
 
 __all__ = ["Traffic", "TrafficStats"]
 
@@ -54,17 +54,11 @@ class Traffic:
 
     def __init__(self, target: str, model: str, inputs: dict[str, np.ndarray], label: str = "stable",
                  pause_seconds: float = 0.01, timeout_seconds: float = 5.0) -> None:
-        from serving.client.channel import open_channel
-        from serving.client.grpc_client import METHODS, predict_request
-        from serving.client.settings import ClientSettings
+        from serving.client import ClientSettings, PredictClient
 
-        settings = ClientSettings(target=target, timeout_seconds=timeout_seconds, default_label=label)
-        self._channel = open_channel(settings)
-        path = "/tensorflow.serving.PredictionService/Predict"
-        request_cls, response_cls = METHODS[path]
-        self._call = self._channel.unary_unary(path, request_serializer=request_cls.SerializeToString,
-                                               response_deserializer=response_cls.FromString)
-        self._request = predict_request(settings.model_ref(model), inputs)
+        self._client = PredictClient(ClientSettings(target=target, timeout_seconds=timeout_seconds,
+                                                    default_label=label))
+        self._model, self._inputs = model, inputs
         self._timeout = timeout_seconds
         self._pause = pause_seconds
         self._stop = threading.Event()
@@ -79,16 +73,14 @@ class Traffic:
         while not self._stop.is_set():
             started = time.perf_counter()
             try:
-                response = self._call(self._request, timeout=self._timeout)
-            except grpc.RpcError as exc:
-                code = exc.code().name if hasattr(exc, "code") and exc.code() else "UNKNOWN"
-                log.info("request on the stable label failed: %s %s", code,
-                         exc.details() if hasattr(exc, "details") else exc)
+                answer = self._client.predict(self._model, self._inputs, timeout=self._timeout)
+            except ClientError as exc:
+                log.info("request on the stable label failed: %s", exc)
                 with self._lock:
-                    self._failures[code] += 1
+                    self._failures[exc.code] += 1
             else:
                 elapsed_ms = (time.perf_counter() - started) * 1e3
-                version = response.model_spec.version.value
+                version = answer.version
                 with self._lock:
                     self._ok += 1
                     self._latencies.append(elapsed_ms)
@@ -111,5 +103,5 @@ class Traffic:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(self._timeout + 5)
-        self._channel.close()
+        self._client.close()
         return self.stats()

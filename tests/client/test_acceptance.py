@@ -51,6 +51,15 @@ def test_fuel_predict_by_default_label_version_and_latest(client):
     np.testing.assert_allclose(client.predict("fuel", CARS, label=LATEST)["mpg"], by_label, rtol=1e-5)
 
 
+def test_predict_says_which_version_answered(served: Served):
+    with PredictClient(served.grpc_target) as g, RestClient(served.rest_target) as r:
+        assert g.predict("fuel", CARS).version == 1  # the stable label's version, echoed by the server
+        assert g.predict("fuel", CARS, label=LATEST).version == 1
+        assert r.predict("fuel", CARS, version=1).version == 1
+        assert r.predict("fuel", CARS).version is None  # REST answers carry no model spec
+        assert isinstance(g.predict("fuel", CARS), dict)
+
+
 def test_grpc_and_rest_agree(served: Served):
     with PredictClient(served.grpc_target) as g, RestClient(served.rest_target) as r:
         np.testing.assert_allclose(g.predict("fuel", CARS)["mpg"], r.predict("fuel", CARS)["mpg"], rtol=1e-5)

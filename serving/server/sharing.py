@@ -57,6 +57,7 @@ class LoadedVersions:
         if key is None:
             return load(), False
         with self._lock:
+            self._sweep()
             key_lock = self._loading.setdefault(key, threading.Lock())
         with key_lock:
             view = self._find(key, name, version)
@@ -70,15 +71,18 @@ class LoadedVersions:
     def _alive(self, key: Key) -> list[weakref.ref[Servable]]:
         return [r for r in self._live.get(key, ()) if r() is not None]
 
+    def _sweep(self) -> None:
+        """Forget versions no name serves any more (under ``self._lock``; loads are rare, this is small)."""
+        for key in [k for k in self._live if not self._alive(k)]:
+            del self._live[key]
+        for key in [k for k, lock in self._loading.items() if k not in self._live and not lock.locked()]:
+            del self._loading[key]
+
     def _find(self, key: Key, name: str, version: int) -> Servable | None:
         with self._lock:
             alive = self._alive(key)
             loaded = next((s for s in (r() for r in alive) if s is not None), None)
             if loaded is None:
-                self._live.pop(key, None)  # keys of versions no name serves any more are dropped
-                for gone in [k for k in self._loading if k not in self._live and k != key]:
-                    if not self._loading[gone].locked():
-                        del self._loading[gone]
                 return None
             view = dataclasses.replace(loaded, name=name, version=version)
             self._live[key] = [*alive, weakref.ref(view)]

@@ -202,6 +202,13 @@ def _rest_caller(port: int, batch: int):
 def main() -> None:
     seconds = _seconds()
     rows: list[dict] = []
+
+    def measure(maker, transport: str, batching: str, batch: int, conc: int) -> None:
+        rate, lat = _closed_loop(maker, conc, seconds)
+        rows.append(dict(transport=transport, batching=batching, batch=batch, conc=conc, rate=rate,
+                         p50=_pct(lat, 50), p99=_pct(lat, 99), p999=_pct(lat, 99.9)))
+        _print_row(rows[-1], rows)
+
     with tempfile.TemporaryDirectory(prefix="bench_server_") as tmp_dir:
         tmp = Path(tmp_dir)
         store = _store(tmp)
@@ -212,28 +219,19 @@ def main() -> None:
                     for transport, maker in (("in-process", _inproc_caller(store, batch)),
                                              ("gRPC", _grpc_caller(server.grpc_port, batch)),
                                              ("REST", _rest_caller(server.rest_port, batch))):
-                        rate, lat = _closed_loop(maker, conc, seconds)
-                        rows.append(dict(transport=transport, batching="off", batch=batch, conc=conc, rate=rate,
-                                         p50=_pct(lat, 50), p99=_pct(lat, 99), p999=_pct(lat, 99.9)))
-                        _print_row(rows[-1], rows)
+                        measure(maker, transport, "off", batch, conc)
         finally:
             server.stop()
         batched = Server(store, tmp, batching=True)
         try:
             for conc in (8, 32):
-                rate, lat = _closed_loop(_grpc_caller(batched.grpc_port, 1), conc, seconds)
-                rows.append(dict(transport="gRPC", batching="on", batch=1, conc=conc, rate=rate,
-                                 p50=_pct(lat, 50), p99=_pct(lat, 99), p999=_pct(lat, 99.9)))
-                _print_row(rows[-1], rows)
+                measure(_grpc_caller(batched.grpc_port, 1), "gRPC", "on", 1, conc)
         finally:
             batched.stop()
         echo = EchoServer()
         try:
             for conc in (1, 32):
-                rate, lat = _closed_loop(_grpc_caller(echo.grpc_port, 1), conc, seconds)
-                rows.append(dict(transport="gRPC echo", batching="-", batch=1, conc=conc, rate=rate,
-                                 p50=_pct(lat, 50), p99=_pct(lat, 99), p999=_pct(lat, 99.9)))
-                _print_row(rows[-1], rows)
+                measure(_grpc_caller(echo.grpc_port, 1), "gRPC echo", "-", 1, conc)
         finally:
             echo.stop()
     _summary(rows)

@@ -74,9 +74,10 @@ def wait_for_state(client: ServerClient, name: str, version: int, timeout_second
 
     ``stale`` is the END status the version had before this load was asked for (see ``ended_before``):
     the server keeps reporting it until the new load starts, so it does not count as this load's end
-    until the version has been seen in another state, or for ``stale_grace_seconds`` (a load that fails
-    at once, exactly as before, is not waited on to the full timeout). The first polls come after 10, 20, 40 ms (a
-    version already loaded under another name is there at once), then every ``poll_seconds``."""
+    until the version has been seen in another state, or for ``stale_grace_seconds`` (a load that
+    fails at once, exactly as before, is not waited on to the full timeout). The first polls come
+    after 10, 20, 40 ms (a version already loaded under another name is there at once), then every
+    ``poll_seconds``."""
     started = time.monotonic()
     deadline = started + timeout_seconds
     state, message = "UNKNOWN", ""

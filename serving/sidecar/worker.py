@@ -69,10 +69,10 @@ class ModelWorker:
         self._baseline: server_metrics.Snapshot | None = None
         #: Restarted inside a rollback window: judge the stable version from a fresh baseline.
         self._rebaseline = False
+        #: Held while the candidate is set or cleared, through a version change (state, server config,
+        #: record, metrics), and by status(): a reader sees the state before a change or after it,
+        #: never half of it.
         self._lock = threading.Lock()
-        #: Held while a version change is under way (state, server config, record, metrics), and by
-        #: status(): a reader sees the state before the change or after it, never half of it.
-        self._transition = threading.Lock()
         metrics.init_model(model)
 
     # -- the tick -------------------------------------------------------------------------
@@ -210,7 +210,7 @@ class ModelWorker:
         s = self.state
         if s.previous is not None and self.clock() >= s.previous_until:
             log.info("%s: rollback window over, unloading version %s", self.model, s.previous)
-            with self._transition:
+            with self._lock:
                 s.previous, s.previous_until, self._baseline = None, 0.0, None
                 save_state(self.dir, s)
                 self._serve(s.stable, None)
@@ -246,7 +246,7 @@ class ModelWorker:
         if self.config.applied_labels(self.model).get("stable") != new:
             self._error(f"could not move stable back to {new}; will retry")
             return
-        with self._transition:
+        with self._lock:
             if keep_old:
                 s.stable, s.previous = new, old
                 s.previous_until = self.clock() + self.settings.rollback_window_seconds
@@ -299,7 +299,7 @@ class ModelWorker:
             with self._lock:
                 self.candidate = None
         s = self.state
-        with self._transition:
+        with self._lock:
             s.stable = version
             self.verified = True
             s.previous = old if self.settings.rollback_window_seconds > 0 else None
@@ -374,13 +374,11 @@ class ModelWorker:
         self.on_change()
 
     def status(self) -> dict[str, Any]:
-        with self._transition:
+        with self._lock:
             return self._status()
 
     def _status(self) -> dict[str, Any]:
-        with self._lock:
-            cand = self.candidate
-        s = self.state
+        cand, s = self.candidate, self.state
         return {
             "stable": s.stable,
             "previous": s.previous,

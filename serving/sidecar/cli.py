@@ -57,12 +57,34 @@ def s3_options(settings: Settings):
     )
 
 
+def server_credentials(settings: Settings):
+    """TLS credentials for the server's gRPC port (None: plaintext). Raises SettingsError when a PEM
+    file cannot be read."""
+    if not settings.server_tls:
+        return None
+    import grpc
+
+    def read(path, flag: str) -> bytes | None:
+        if path is None:
+            return None
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            raise SettingsError(f"{flag}: cannot read {path}: {exc.strerror}") from exc
+
+    return grpc.ssl_channel_credentials(
+        root_certificates=read(settings.server_tls_ca_file, "--server-tls-ca-file"),
+        private_key=read(settings.server_tls_key_file, "--server-tls-key-file"),
+        certificate_chain=read(settings.server_tls_cert_file, "--server-tls-cert-file"))
+
+
 def run(args: argparse.Namespace) -> int:
     level = getattr(args, "log_level", None) or os.environ.get("PLANTSERVE_LOG_LEVEL")
     if level:
         logging.getLogger().setLevel(level.upper())
     try:
         settings = Settings.from_args(args)
+        credentials = server_credentials(settings)
     except SettingsError as exc:
         log.error("%s", exc)
         return 2
@@ -83,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     registry = CollectorRegistry()
     metrics = SidecarMetrics(registry)
-    client = ServerClient(settings.server_grpc, settings.rpc_timeout_seconds)
+    client = ServerClient(settings.server_grpc, settings.rpc_timeout_seconds, credentials,
+                          settings.server_tls_server_name)
     agent = Agent(settings, store, client, metrics, _reporter(settings))
     try:
         http = serve_http(settings.http_host, settings.http_port,
@@ -92,8 +115,9 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         log.error("cannot listen on %s:%s (--http-port): %s", settings.http_host, settings.http_port, exc)
         return 2
-    log.info("sidecar for %s: store %s, volume %s, server %s, http :%s", ",".join(settings.models),
-             store.uri, settings.model_base_path, settings.server_grpc, settings.http_port)
+    log.info("sidecar for %s: store %s, volume %s, server %s (%s), http :%s", ",".join(settings.models),
+             store.uri, settings.model_base_path, settings.server_grpc,
+             "TLS" if settings.server_tls else "plaintext", settings.http_port)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

@@ -48,6 +48,13 @@ _FLAGS: list[tuple[str, Callable[[str], Any], Any, str]] = [
     ("model-config-file", str, None, "where to write the server's ModelServerConfig text before it starts "
                                      "(default DIR/models.config)"),
     ("server-grpc", str, "localhost:8500", "the server's gRPC address"),
+    ("server-tls-ca-file", str, None, "PEM CA that signed the server's gRPC certificate: the sidecar dials the "
+                                      "server over TLS (the server runs with --ssl_config_file); unset = plaintext"),
+    ("server-tls-server-name", str, None, "name in the server's certificate when it differs from the host in "
+                                          "--server-grpc (for example the Service's DNS name)"),
+    ("server-tls-cert-file", str, None, "PEM client certificate for mTLS (the server's client_verify); with "
+                                        "--server-tls-key-file"),
+    ("server-tls-key-file", str, None, "PEM private key of --server-tls-cert-file"),
     ("server-rest", str, "http://localhost:8501", "the server's REST base URL (for its Prometheus metrics)"),
     ("server-metrics-path", str, "/monitoring/prometheus/metrics", "path of the server's Prometheus page"),
     ("http-port", int, 8502, "port of /metrics, /readyz, /healthz, /startupz, /status"),
@@ -80,6 +87,10 @@ class Settings:
     model_base_path: Path
     model_config_file: Path
     server_grpc: str = "localhost:8500"
+    server_tls_ca_file: Path | None = None
+    server_tls_server_name: str | None = None
+    server_tls_cert_file: Path | None = None
+    server_tls_key_file: Path | None = None
     server_rest: str = "http://localhost:8501"
     server_metrics_path: str = "/monitoring/prometheus/metrics"
     http_port: int = 8502
@@ -102,6 +113,10 @@ class Settings:
     rollback_min_requests: int = 20
     rpc_timeout_seconds: float = 10.0
     load_timeout_seconds: float = 300.0
+
+    @property
+    def server_tls(self) -> bool:
+        return self.server_tls_ca_file is not None
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, env: Mapping[str, str] | None = None) -> "Settings":
@@ -144,9 +159,20 @@ class Settings:
                     "rollback_min_requests", "download_rate_limit_bytes_per_second", "disk_headroom_bytes"):
             if v[key] < 0:
                 raise SettingsError(f"--{key.replace('_', '-')} (or {ENV_PREFIX}{key.upper()}) must be >= 0")
+        tls = {k: Path(v[k]) for k in ("server_tls_ca_file", "server_tls_cert_file", "server_tls_key_file")
+               if v.get(k)}
+        if ("server_tls_cert_file" in tls) != ("server_tls_key_file" in tls):
+            raise SettingsError("--server-tls-cert-file and --server-tls-key-file (or PLANTSERVE_SERVER_TLS_CERT_FILE "
+                                "and PLANTSERVE_SERVER_TLS_KEY_FILE) go together: give both for mTLS, or neither")
+        if tls and "server_tls_ca_file" not in tls:
+            raise SettingsError("--server-tls-cert-file/--server-tls-key-file need --server-tls-ca-file (or "
+                                "PLANTSERVE_SERVER_TLS_CA_FILE): the CA that signed the server's certificate")
+        if v.get("server_tls_server_name") and "server_tls_ca_file" not in tls:
+            raise SettingsError("--server-tls-server-name (or PLANTSERVE_SERVER_TLS_SERVER_NAME) needs "
+                                "--server-tls-ca-file: it only applies to a TLS connection")
         base = Path(v["model_base_path"]).resolve()
         config = Path(v["model_config_file"]).resolve() if v.get("model_config_file") else base / "models.config"
-        return cls(**{**v, "models": models, "model_base_path": base, "model_config_file": config,
+        return cls(**{**v, **tls, "models": models, "model_base_path": base, "model_config_file": config,
                       "server_rest": str(v["server_rest"]).rstrip("/")})
 
 

@@ -43,13 +43,22 @@ class ServerError(RuntimeError):
 
 
 class ServerClient:
-    def __init__(self, target: str, timeout_seconds: float) -> None:
+    """``credentials`` (``grpc.ssl_channel_credentials``) turn TLS on: the server's gRPC port speaks TLS
+    when it runs with ``--ssl_config_file``. ``server_name`` is the name its certificate carries, when
+    that is not the host dialled (the sidecar dials localhost; the certificate names the Service)."""
+
+    def __init__(self, target: str, timeout_seconds: float, credentials: grpc.ChannelCredentials | None = None,
+                 server_name: str | None = None) -> None:
         self.target = target
         self.timeout_seconds = timeout_seconds
-        self._channel = grpc.insecure_channel(target, options=[
+        options: list[tuple[str, object]] = [
             ("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", _MAX_MESSAGE_BYTES),
-        ])
+        ]
+        if server_name:
+            options.append(("grpc.ssl_target_name_override", server_name))
+        self._channel = (grpc.secure_channel(target, credentials, options=options) if credentials is not None
+                         else grpc.insecure_channel(target, options=options))
         self._models = model_service_pb2_grpc.ModelServiceStub(self._channel)
         self._predict = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
         self._lock = threading.Lock()

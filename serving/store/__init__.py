@@ -40,21 +40,18 @@ __all__ = [
 
 
 def open_store(uri: str, s3: S3Options | None = None, create: bool = False) -> Store:
-    """Open ``uri``: a path, ``file://PATH`` or ``s3://BUCKET[/PREFIX]``.
+    """Open ``uri``: a path, ``file://PATH``, ``s3://BUCKET[/PREFIX]`` or ``gs://BUCKET[/PREFIX]``
+    (Google Cloud Storage through its S3-compatible XML API, with HMAC keys).
 
     ``create`` makes a missing local directory (training's first publish); readers leave it False.
     """
-    if uri.startswith("s3://"):
+    if uri.startswith(("s3://", "gs://")):
         from .s3 import S3Store
 
         return S3Store(uri, s3)
-    if uri.startswith("gs://"):
-        raise ValueError(
-            f"{uri}: gs:// stores are reached through GCS's S3-compatible XML API: "
-            "use s3://BUCKET with --s3-endpoint-url=https://storage.googleapis.com and HMAC keys"
-        )
     if "://" in uri and not uri.startswith("file://"):
-        raise ValueError(f"unsupported store URI {uri!r}: use a directory, file://PATH or s3://BUCKET/PREFIX")
+        raise ValueError(f"unsupported store URI {uri!r}: use a directory, file://PATH, s3://BUCKET/PREFIX "
+                         "or gs://BUCKET/PREFIX")
     root = Path(uri[len("file://"):] if uri.startswith("file://") else uri)
     if root.exists() and not root.is_dir():
         raise StoreNotFoundError(f"local store {root} is not a directory: point --store at a directory")

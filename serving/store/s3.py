@@ -1,9 +1,15 @@
-"""The S3-compatible store (AWS S3, MinIO, anything that speaks the S3 HTTP protocol).
+"""The S3-compatible store (AWS S3, MinIO, Google Cloud Storage, anything that speaks the S3 HTTP protocol).
 
 TF Serving lost ``s3://`` in 2.7 (tensorflow/serving#1963); this backend is how plantserve
 reaches S3 instead. Credentials and region come from the standard AWS chain (env vars,
 ``~/.aws``, IRSA web identity); the endpoint from ``endpoint_url`` or ``AWS_ENDPOINT_URL``.
 boto3 is imported here only, so the client package never pays for it.
+
+``gs://BUCKET/PREFIX`` is Google Cloud Storage through its S3-compatible XML API
+(``https://storage.googleapis.com``) with HMAC keys in ``AWS_ACCESS_KEY_ID`` /
+``AWS_SECRET_ACCESS_KEY``. Two things differ from S3 there, both handled here: GCS rejects the
+CRC checksum headers boto3 sends by default, and a create-only write is
+``x-goog-if-generation-match: 0`` (GCS honours ``If-None-Match`` on reads only).
 """
 from __future__ import annotations
 
@@ -21,7 +27,12 @@ from .errors import (
     StoreUnreachableError,
 )
 
-__all__ = ["S3Store", "S3Options"]
+__all__ = ["S3Store", "S3Options", "GCS_XML_ENDPOINT", "SCHEMES"]
+
+#: Google Cloud Storage's S3-compatible XML API, the default endpoint of ``gs://`` stores.
+GCS_XML_ENDPOINT = "https://storage.googleapis.com"
+#: URI schemes this backend opens.
+SCHEMES = ("s3://", "gs://")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,29 +58,46 @@ _CREDENTIAL_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenie
 _NOT_FOUND_CODES = {"NoSuchKey", "NoSuchBucket", "404", "NotFound"}
 
 
+def _gcs_create_only(request, **_kwargs) -> None:
+    """GCS's create-only write: ``If-None-Match: *`` becomes ``x-goog-if-generation-match: 0`` (generation 0
+    means "no live object"; GCS answers 412 otherwise, as S3 does for If-None-Match)."""
+    if request.headers.get("If-None-Match") == "*":
+        del request.headers["If-None-Match"]
+        request.headers["x-goog-if-generation-match"] = "0"
+
+
 class S3Store(Store):
     def __init__(self, uri: str, options: S3Options | None = None) -> None:
         import boto3
         from boto3.s3.transfer import TransferConfig
         from botocore.config import Config
 
-        rest = uri[len("s3://"):]
-        self.bucket, _, prefix = rest.partition("/")
+        scheme = next((s for s in SCHEMES if uri.startswith(s)), None)
+        if scheme is None:
+            raise ValueError(f"{uri!r} is not an object store URI: use s3://BUCKET[/PREFIX] or gs://BUCKET[/PREFIX]")
+        self.gcs = scheme == "gs://"
+        self.bucket, _, prefix = uri[len(scheme):].partition("/")
         if not self.bucket:
-            raise ValueError(f"S3 URI {uri!r} has no bucket: use s3://BUCKET[/PREFIX]")
+            raise ValueError(f"store URI {uri!r} has no bucket: use {scheme}BUCKET[/PREFIX]")
         self.prefix = prefix.strip("/")
         self.uri = uri.rstrip("/")
         opts = options or S3Options()
+        extra = {}
+        if self.gcs:  # the XML API refuses boto3's default CRC32 request checksums
+            extra = {"request_checksum_calculation": "when_required", "response_checksum_validation": "when_required"}
         self._client = boto3.session.Session().client(
             "s3",
-            endpoint_url=opts.endpoint_url,
+            endpoint_url=opts.endpoint_url or (GCS_XML_ENDPOINT if self.gcs else None),
             config=Config(
                 retries={"max_attempts": opts.max_attempts, "mode": "standard"},
                 connect_timeout=opts.connect_timeout_seconds,
                 read_timeout=opts.read_timeout_seconds,
                 max_pool_connections=opts.max_pool_connections or max(10, opts.max_concurrency * 2),
+                **extra,
             ),
         )
+        if self.gcs:
+            self._client.meta.events.register("before-sign.s3.PutObject", _gcs_create_only)
         self._transfer = TransferConfig(
             multipart_threshold=opts.multipart_threshold_bytes,
             multipart_chunksize=opts.multipart_chunk_bytes,

@@ -6,8 +6,9 @@ reaches S3 instead. Credentials and region come from the standard AWS chain (env
 boto3 is imported here only, so the client package never pays for it.
 
 ``gs://BUCKET/PREFIX`` is Google Cloud Storage through its S3-compatible XML API
-(``https://storage.googleapis.com``) with HMAC keys in ``AWS_ACCESS_KEY_ID`` /
-``AWS_SECRET_ACCESS_KEY``. Two things differ from S3 there, both handled here: GCS rejects the
+(``https://storage.googleapis.com``, or ``endpoint_url``, or ``$STORAGE_EMULATOR_HOST`` as Google's
+own libraries honour it) with HMAC keys in ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY``
+(Workload Identity gives no HMAC keys: the XML API needs them). Two things differ from S3 there, both handled here: GCS rejects the
 CRC checksum headers boto3 sends by default, and a create-only write is
 ``x-goog-if-generation-match: 0`` (GCS honours ``If-None-Match`` on reads only).
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 from pathlib import Path
 from typing import Iterator
 
@@ -58,6 +60,13 @@ _CREDENTIAL_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenie
 _NOT_FOUND_CODES = {"NoSuchKey", "NoSuchBucket", "404", "NotFound"}
 
 
+def _gcs_endpoint() -> str:
+    emulator = os.environ.get("STORAGE_EMULATOR_HOST", "").strip()
+    if emulator and "://" not in emulator:
+        emulator = f"http://{emulator}"
+    return emulator or GCS_XML_ENDPOINT
+
+
 def _gcs_create_only(request, **_kwargs) -> None:
     """GCS's create-only write: ``If-None-Match: *`` becomes ``x-goog-if-generation-match: 0`` (generation 0
     means "no live object"; GCS answers 412 otherwise, as S3 does for If-None-Match)."""
@@ -87,7 +96,7 @@ class S3Store(Store):
             extra = {"request_checksum_calculation": "when_required", "response_checksum_validation": "when_required"}
         self._client = boto3.session.Session().client(
             "s3",
-            endpoint_url=opts.endpoint_url or (GCS_XML_ENDPOINT if self.gcs else None),
+            endpoint_url=opts.endpoint_url or (_gcs_endpoint() if self.gcs else None),
             config=Config(
                 retries={"max_attempts": opts.max_attempts, "mode": "standard"},
                 connect_timeout=opts.connect_timeout_seconds,

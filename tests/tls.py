@@ -43,16 +43,22 @@ def make_ca(name: str = "plantserve test CA") -> tuple[Pem, object]:
     return Pem(cert.public_bytes(serialization.Encoding.PEM), _pem_key(key)), (cert, key)
 
 
-def issue(ca: tuple[object, object], name: str, *, server: bool) -> Pem:
+def issue(ca: tuple[object, object], name: str, *, server: bool, names: list[str] | None = None,
+          client_auth: bool = False) -> Pem:
+    """A leaf certificate. Server certificates name ``names`` (default localhost) and 127.0.0.1;
+    ``client_auth`` adds the client usage to a server certificate (one Secret for both ends of mTLS)."""
     ca_cert, ca_key = ca
     key = _key()
-    usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
+    usages = [ExtendedKeyUsageOID.SERVER_AUTH] if server else [ExtendedKeyUsageOID.CLIENT_AUTH]
+    if server and client_auth:
+        usages.append(ExtendedKeyUsageOID.CLIENT_AUTH)
     builder = (_builder(name, ca_cert.subject, key.public_key())
                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-               .add_extension(x509.ExtendedKeyUsage([usage]), critical=False))
+               .add_extension(x509.ExtendedKeyUsage(usages), critical=False))
     if server:
+        sans = [x509.DNSName(n) for n in (names or ["localhost"])]
         builder = builder.add_extension(x509.SubjectAlternativeName(
-            [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            [*sans, x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
     cert = builder.sign(ca_key, hashes.SHA256())
     return Pem(cert.public_bytes(serialization.Encoding.PEM), _pem_key(key))
 

@@ -30,7 +30,6 @@ COMPONENTS: dict[str, tuple[list[str], list[str]]] = {
         ["metrics.serviceMonitor.enabled=true", "metrics.prometheusRule.enabled=true", "metrics.dashboard.enabled=true"],
         ["servicemonitor.yaml", "prometheusrule.yaml", "configmap-dashboard.yaml"],
     ),
-    "components/network-policy": (["networkPolicy.enabled=true"], ["networkpolicy.yaml"]),
 }
 
 

@@ -24,6 +24,7 @@ TAG = {"minLength": 1, "not": {"enum": ["latest"]}, "pattern": r"^[A-Za-z0-9_][A
 OPT_TAG = {"not": {"enum": ["latest"]}, "pattern": r"^$|^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"}
 DIGEST = {"pattern": r"^$|^sha256:[a-f0-9]{64}$"}
 QUANTITY = {"pattern": r"^[0-9]+(\.[0-9]+)?([EPTGMK]i?|[mk])?$"}
+INT_QUANTITY = {"pattern": r"^[0-9]+([KMGT]i|[kMGT])?$"}  # whole units: the chart computes with them
 DURATION = {"pattern": r"^([0-9]+(ms|s|m|h|d|w|y))+$"}
 K8S_OBJECT = {"type": "object"}  # validated by Kubernetes itself (resources, affinity, ...)
 K8S_LIST = {"type": "array", "items": {"type": "object"}}
@@ -76,7 +77,13 @@ RULES: dict[str, dict[str, Any]] = {
     "sidecar.rollbackErrorRatio": {"type": "number", "minimum": 0, "maximum": 1},
     "sidecar.rollbackP99Ms": {"type": "number", "minimum": 0},
     "sidecar.logLevel": {"enum": ["DEBUG", "INFO", "WARNING", "ERROR"]},
-    "modelVolume.sizeLimit": QUANTITY,
+    "modelVolume.sizeLimit": INT_QUANTITY,
+    "tmpVolume.sizeLimit": INT_QUANTITY,
+    "training.tmpSizeLimit": INT_QUANTITY,
+    "storeCredentials.mode": {"enum": ["env", "file"]},
+    "runtimeClassName": {"pattern": r"^$|^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},
+    "training.runtimeClassName": {"pattern": r"^$|^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},
+    "server.tls.serverName": {"pattern": r"^$|^[A-Za-z0-9*]([-A-Za-z0-9.]*[A-Za-z0-9])?$"},
     "modelVolume.medium": {"enum": ["", "Memory"]},
     "gpu.count": {"minimum": 1},
     "gpu.nodeSelector": STRING_MAP,
@@ -114,6 +121,9 @@ RULES: dict[str, dict[str, Any]] = {
     "networkPolicy.allowedClients": K8S_LIST,
     "networkPolicy.monitoringNamespaceSelector": STRING_MAP,
     "networkPolicy.ingressNamespaceSelector": STRING_MAP,
+    "networkPolicy.dnsPeers": K8S_LIST,
+    "networkPolicy.*.peers": K8S_LIST,
+    "networkPolicy.*.ports": {"minItems": 1, "items": {"type": "integer", "minimum": 1, "maximum": 65535}},
     "metrics.serviceMonitor.interval": DURATION,
     "metrics.serviceMonitor.scrapeTimeout": DURATION,
     "metrics.*.labels": STRING_MAP,

@@ -119,25 +119,43 @@ def test_gpu_limits_only_in_gpu_scenarios():
         assert "tolerations" not in spec and "nodeSelector" not in spec
 
 
-def test_service_account_token_only_with_kubernetes_features():
+def test_service_account_token_only_in_the_sidecar_with_kubernetes_features():
     for scenario in ("01-minimal", "03-gpu", "04-tls"):
         objs = render_scenario(scenario)
-        assert deployment_spec(objs)["automountServiceAccountToken"] is False
+        spec = deployment_spec(objs)
+        assert spec["automountServiceAccountToken"] is False
+        assert not any(v.get("projected") for v in spec["volumes"])
         assert not find(objs, "Role") and not find(objs, "RoleBinding")
         assert one(objs, "ServiceAccount")["automountServiceAccountToken"] is False
     objs = render_scenario("05-s3-existing-secret")
-    assert deployment_spec(objs)["automountServiceAccountToken"] is True
+    spec = deployment_spec(objs)
+    assert spec["automountServiceAccountToken"] is False
+    token = next(v for v in spec["volumes"] if v["name"] == "kube-api-access")["projected"]["sources"]
+    assert token[0]["serviceAccountToken"]["path"] == "token"
+    holders = [c["name"] for c in containers(spec)
+               if any(m["name"] == "kube-api-access" for m in c.get("volumeMounts", []))]
+    assert holders == ["sidecar"], "the token goes to the sidecar alone, never to TF Serving"
+    mount = next(m for m in container(spec, "sidecar")["volumeMounts"] if m["name"] == "kube-api-access")
+    assert mount == {"name": "kube-api-access", "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount",
+                     "readOnly": True}
     role = one(objs, "Role")
     allowed = {(g, r, v) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"] for v in rule["verbs"]}
-    assert ("", "events", "create") in allowed and ("", "pods", "patch") in allowed and ("", "pods", "list") in allowed
-    assert all(v not in ("*", "delete", "deletecollection", "escalate", "bind", "impersonate") for *_, v in allowed)
-    assert all(r in ("events", "pods") for _, r, _ in allowed), "least privilege: events and pods only"
+    # exactly what serving/sidecar/k8s.py calls: create_namespaced_event and patch_namespaced_pod
+    assert allowed == {("", "events", "create"), ("", "pods", "patch")}
     binding = one(objs, "RoleBinding")
     assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role["metadata"]["name"]}
     # Training and test pods never get a token, even then.
     for where, spec in pod_specs(render_scenario("06-full")):
-        if not where.startswith("Deployment/plantserve") or where.endswith("minio"):
-            assert spec.get("automountServiceAccountToken") is False, where
+        assert spec.get("automountServiceAccountToken") is False, where
+
+
+def test_the_sidecar_calls_only_what_the_role_grants():
+    """The Role is read off the code: every Kubernetes call of the sidecar is one the Role allows."""
+    from tests.support import REPO
+
+    source = (REPO / "serving" / "sidecar" / "k8s.py").read_text()
+    calls = set(re.findall(r"self\.api\.(\w+)\(", source))
+    assert calls == {"create_namespaced_event", "patch_namespaced_pod"}
 
 
 def test_tls_private_key_stays_in_memory():

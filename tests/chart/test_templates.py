@@ -177,13 +177,15 @@ def test_pdb_topology_and_hpa():
 
 def test_network_policy_limits_ports_and_sources():
     np = one(render_scenario("03-gpu"), "NetworkPolicy")
-    assert np["spec"]["policyTypes"] == ["Ingress"]
+    assert np["spec"]["policyTypes"] == ["Ingress", "Egress"]
     serving, metrics = np["spec"]["ingress"]
-    assert {p["port"] for p in serving["ports"]} == {"grpc", "http"}
+    # numbers, never names: the sidecar's port is on an init container (kubernetes/kubernetes#127958)
+    assert {p["port"] for p in serving["ports"]} == {8500, 8501}
     assert serving["from"] == [{"podSelector": {}}]
-    assert {p["port"] for p in metrics["ports"]} == {"http", "sidecar-http"}
+    assert {p["port"] for p in metrics["ports"]} == {8501, 8502}
     assert metrics["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]
-    assert not find(render_scenario("01-minimal"), "NetworkPolicy")
+    assert one(render_scenario("01-minimal"), "NetworkPolicy"), "on by default"
+    assert not find(render_scenario("01-minimal", sets=("networkPolicy.enabled=false",)), "NetworkPolicy")
     custom = one(render_scenario("03-gpu", sets=(
         "networkPolicy.allowedClients[0].namespaceSelector.matchLabels.plant=line-3",)), "NetworkPolicy")
     peers = custom["spec"]["ingress"][0]["from"]
@@ -192,6 +194,37 @@ def test_network_policy_limits_ports_and_sources():
     assert any(all(test_pod.get(k) == v for k, v in p.get("podSelector", {}).get("matchLabels", {}).items())
                and p.get("podSelector", {}).get("matchLabels") for p in peers), "helm test pod must stay allowed"
     assert {"podSelector": {}} not in peers
+
+
+def _egress_ports(policy: dict) -> set[tuple[int, str]]:
+    return {(p["port"], p["protocol"]) for rule in policy["spec"]["egress"] for p in rule.get("ports", [])}
+
+
+def test_network_policy_egress_is_dns_store_and_api_server_only():
+    minimal = one(render_scenario("01-minimal"), "NetworkPolicy")
+    assert _egress_ports(minimal) == {(53, "UDP"), (53, "TCP"), (443, "TCP")}
+    # the S3 endpoint's own port is opened; the API server only with sidecar.kubernetes
+    plant = one(render_scenario("05-s3-existing-secret"), "NetworkPolicy", "plantserve")
+    assert _egress_ports(plant) == {(53, "UDP"), (53, "TCP"), (443, "TCP"), (9000, "TCP"), (6443, "TCP")}
+    narrowed = one(render_scenario("01-minimal", sets=("networkPolicy.storeEgress.peers[0].ipBlock.cidr=10.9.0.0/16",)),
+                   "NetworkPolicy")
+    store_rule = next(r for r in narrowed["spec"]["egress"] if {"port": 443, "protocol": "TCP"} in r["ports"])
+    assert store_rule["to"] == [{"ipBlock": {"cidr": "10.9.0.0/16"}}]
+
+
+def test_network_policy_covers_minio_and_training():
+    full = render_scenario("06-full")
+    minio = one(full, "NetworkPolicy", "plantserve-minio")
+    assert minio["spec"]["egress"] == [] and minio["spec"]["policyTypes"] == ["Ingress", "Egress"]
+    sources = [p["podSelector"]["matchLabels"]["app.kubernetes.io/name"] for p in minio["spec"]["ingress"][0]["from"]]
+    assert sources == ["plantserve", "plantserve-training"]
+    training = one(full, "NetworkPolicy", "plantserve-training")
+    assert training["spec"]["ingress"] == []
+    assert (9000, "TCP") in _egress_ports(training) and (53, "UDP") in _egress_ports(training)
+    serving = one(full, "NetworkPolicy", "plantserve")
+    to_minio = [r for r in serving["spec"]["egress"] if any("podSelector" in t and "namespaceSelector" not in t
+                                                              for t in r["to"])]
+    assert to_minio and to_minio[0]["ports"] == [{"port": 9000, "protocol": "TCP"}]
 
 
 def test_service_monitor_scrapes_server_and_sidecar():
@@ -228,7 +261,8 @@ def test_helm_test_pod_makes_a_grpc_predict_with_a_pinned_image():
     script = c["args"][0]
     assert "plantserve predict fuel --target dns:///plantserve-headless.plantserve.svc:8500 --json" in script
     tls = one(render_scenario("04-tls"), "Pod")["spec"]["containers"][0]["args"][0]
-    assert "--tls --ca-cert /tls/ca.crt --client-cert /tls/tls.crt --client-key /tls/tls.key" in tls
+    assert ("--tls --ca-cert /tls/ca.crt --server-name plantserve-headless.plantserve.svc "
+            "--client-cert /tls/tls.crt --client-key /tls/tls.key") in tls
 
 
 @pytest.mark.parametrize("scenario", ["06-full"])

@@ -57,8 +57,8 @@ def _client(target: str, tls, scenario_tls: bool, client_auth: bool, tmp: Path) 
     (tmp / "ca.pem").write_bytes(tls.ca.cert)
     (tmp / "client.pem").write_bytes(tls.client.cert)
     (tmp / "client.key").write_bytes(tls.client.key)
-    pair = {"client_cert": str(tmp / "client.pem"), "client_key": str(tmp / "client.key")} if client_auth else {}
-    return PredictClient(target, timeout_seconds=10.0, tls=True, ca_cert=str(tmp / "ca.pem"),
+    pair = {"client_cert": tmp / "client.pem", "client_key": tmp / "client.key"} if client_auth else {}
+    return PredictClient(target, timeout_seconds=10.0, tls=True, ca_cert=tmp / "ca.pem",
                          server_name_override=tls.server_name, **pair)
 
 

@@ -54,6 +54,18 @@ app.kubernetes.io/part-of: plantserve
 {{- include "plantserve.componentName" (list . "headless") }}
 {{- end }}
 
+{{/* The name the server's gRPC certificate carries: what in-cluster clients dial (the headless Service,
+else the ClusterIP Service), unless server.tls.serverName says otherwise. */}}
+{{- define "plantserve.tlsServerName" -}}
+{{- if .Values.server.tls.serverName }}
+{{- .Values.server.tls.serverName }}
+{{- else if .Values.headlessService.enabled }}
+{{- printf "%s.%s.svc" (include "plantserve.headlessServiceName" .) .Release.Namespace }}
+{{- else }}
+{{- printf "%s.%s.svc" (include "plantserve.fullname" .) .Release.Namespace }}
+{{- end }}
+{{- end }}
+
 {{/* TF Serving image: pinned tag, -gpu suffix when GPUs are on, or a digest. */}}
 {{- define "plantserve.serverImage" -}}
 {{- $img := .Values.server.image }}
@@ -86,19 +98,24 @@ app.kubernetes.io/part-of: plantserve
 {{- if .Values.minio.enabled }}{{ include "plantserve.minioEndpoint" . }}{{ else }}{{ .Values.sidecar.s3EndpointUrl }}{{ end }}
 {{- end }}
 
-{{/* Store credentials as env entries (secretKeyRef only; never literal values). */}}
+{{/* Store credentials, as env entries (secretKeyRef only; never literal values). In `file` mode the keys
+are a mounted AWS shared-credentials file (storeCredentials volume) and only its path is in the env. */}}
 {{- define "plantserve.storeCredentialsEnv" -}}
-{{- if .Values.storeCredentials.existingSecret }}
+{{- $c := .Values.storeCredentials }}
+{{- if and $c.existingSecret (eq $c.mode "file") }}
+- name: AWS_SHARED_CREDENTIALS_FILE
+  value: /run/plantserve/store/credentials
+{{- else if $c.existingSecret }}
 - name: AWS_ACCESS_KEY_ID
   valueFrom:
     secretKeyRef:
-      name: {{ .Values.storeCredentials.existingSecret }}
-      key: {{ .Values.storeCredentials.keys.accessKeyId }}
+      name: {{ $c.existingSecret }}
+      key: {{ $c.keys.accessKeyId }}
 - name: AWS_SECRET_ACCESS_KEY
   valueFrom:
     secretKeyRef:
-      name: {{ .Values.storeCredentials.existingSecret }}
-      key: {{ .Values.storeCredentials.keys.secretAccessKey }}
+      name: {{ $c.existingSecret }}
+      key: {{ $c.keys.secretAccessKey }}
 {{- else if .Values.minio.enabled }}
 - name: AWS_ACCESS_KEY_ID
   valueFrom:
@@ -115,6 +132,70 @@ app.kubernetes.io/part-of: plantserve
 - name: AWS_ENDPOINT_URL
   value: {{ . | quote }}
 {{- end }}
+{{- end }}
+
+{{/* The shared-credentials file of `storeCredentials.mode: file`: a volume and its mount (empty otherwise). */}}
+{{- define "plantserve.storeCredentialsVolume" -}}
+{{- $c := .Values.storeCredentials }}
+{{- if and $c.existingSecret (eq $c.mode "file") }}
+- name: store-credentials
+  secret:
+    secretName: {{ $c.existingSecret }}
+    items:
+      - key: {{ $c.keys.credentialsFile }}
+        path: credentials
+    # Group-readable: with fsGroup the file belongs to the pod's group, not its user.
+    defaultMode: 0440
+{{- end }}
+{{- end }}
+
+{{- define "plantserve.storeCredentialsMount" -}}
+{{- $c := .Values.storeCredentials }}
+{{- if and $c.existingSecret (eq $c.mode "file") }}
+- name: store-credentials
+  mountPath: /run/plantserve/store
+  readOnly: true
+{{- end }}
+{{- end }}
+
+{{/* A Kubernetes quantity ("10Gi", "512Mi", "2G", bytes) in whole mebibytes (integer quantities only). */}}
+{{- define "plantserve.mebibytes" -}}
+{{- $q := toString . }}
+{{- $digits := regexFind "^[0-9]+" $q }}
+{{- $n := $digits | int64 }}
+{{- $unit := trimPrefix $digits $q }}
+{{- $mi := dict "" (div $n 1048576) "Ki" (div $n 1024) "Mi" $n "Gi" (mul $n 1024) "Ti" (mul $n 1048576) "k" (div (mul $n 1000) 1048576) "M" (div (mul $n 1000000) 1048576) "G" (div (mul $n 1000000000) 1048576) "T" (div (mul $n 1000000000000) 1048576) }}
+{{- if not (hasKey $mi $unit) }}{{ fail (printf "cannot read the quantity %q: use an integer with Ki, Mi, Gi, Ti, k, M, G or T" $q) }}{{ end }}
+{{- get $mi $unit }}
+{{- end }}
+
+{{/* Ephemeral storage of the sidecar, the container that fills the pod's disk volumes: the model volume
+(unless it is in memory) plus /tmp, and 512Mi more in the limit for its logs. */}}
+{{- define "plantserve.sidecarEphemeralMi" -}}
+{{- $models := 0 }}
+{{- if ne .Values.modelVolume.medium "Memory" }}{{ $models = include "plantserve.mebibytes" .Values.modelVolume.sizeLimit | int64 }}{{ end }}
+{{- add $models (include "plantserve.mebibytes" .Values.tmpVolume.sizeLimit | int64) }}
+{{- end }}
+
+{{/* The service-account token, projected into the sidecar only (the pod itself mounts none). */}}
+{{- define "plantserve.kubeApiAccessVolume" -}}
+- name: kube-api-access
+  projected:
+    defaultMode: 0444
+    sources:
+      - serviceAccountToken:
+          path: token
+          expirationSeconds: 3607
+      - configMap:
+          name: kube-root-ca.crt
+          items:
+            - key: ca.crt
+              path: ca.crt
+      - downwardAPI:
+          items:
+            - path: namespace
+              fieldRef:
+                fieldPath: metadata.namespace
 {{- end }}
 
 {{/* Content of the TF Serving monitoring config. */}}
@@ -144,7 +225,10 @@ pad_variable_length_inputs: {{ $b.padVariableLengthInputs }}
 {{- fail "sidecar.store is required: the model store URI, for example --set sidecar.store=s3://plant-models/prod" }}
 {{- end }}
 {{- if and .Values.server.tls.enabled (not .Values.server.tls.existingSecret) }}
-{{- fail "server.tls.existingSecret is required when server.tls.enabled: a Secret with tls.crt, tls.key (and ca.crt for clientAuth)" }}
+{{- fail "server.tls.existingSecret is required when server.tls.enabled: a Secret with tls.crt, tls.key and ca.crt (the sidecar and `helm test` verify the server with ca.crt)" }}
+{{- end }}
+{{- if and (hasPrefix "gs://" .Values.sidecar.store) (not .Values.storeCredentials.existingSecret) }}
+{{- fail "a gs:// store is read through GCS's S3-compatible XML API, which takes HMAC keys: set storeCredentials.existingSecret (a Secret with an HMAC access id and secret; Workload Identity gives no HMAC keys)" }}
 {{- end }}
 {{- if and .Values.minio.enabled (not .Values.minio.existingSecret) }}
 {{- fail "minio.existingSecret is required when minio.enabled: a Secret with MINIO_ROOT_USER and MINIO_ROOT_PASSWORD" }}
@@ -175,4 +259,40 @@ app.kubernetes.io/version: {{ $root.Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ $root.Release.Service }}
 app.kubernetes.io/part-of: plantserve
 app.kubernetes.io/component: {{ $component }}
+{{- end }}
+
+{{/* NetworkPolicy egress rules every workload of the chart needs: DNS, the store, the chart's MinIO. */}}
+{{- define "plantserve.egressDnsAndStore" -}}
+{{- $root := . }}{{- $np := $root.Values.networkPolicy }}
+{{- $storePorts := $np.storeEgress.ports }}
+{{- with $root.Values.sidecar.s3EndpointUrl }}
+{{- $port := regexFind "[0-9]+$" (regexFind ":[0-9]+$" (urlParse .).host) }}
+{{- if $port }}{{ $storePorts = append $storePorts ($port | int) | uniq }}{{ end }}
+{{- end }}
+# DNS.
+- to:
+    {{- toYaml $np.dnsPeers | nindent 4 }}
+  ports:
+    - port: 53
+      protocol: UDP
+    - port: 53
+      protocol: TCP
+# The model store (networkPolicy.storeEgress; the s3EndpointUrl's port is added).
+- to:
+    {{- toYaml $np.storeEgress.peers | nindent 4 }}
+  ports:
+    {{- range $storePorts }}
+    - port: {{ . }}
+      protocol: TCP
+    {{- end }}
+{{- if $root.Values.minio.enabled }}
+# The chart's MinIO.
+- to:
+    - podSelector:
+        matchLabels:
+          {{- include "plantserve.selectorLabelsFor" (list $root "minio") | nindent 10 }}
+  ports:
+    - port: 9000
+      protocol: TCP
+{{- end }}
 {{- end }}

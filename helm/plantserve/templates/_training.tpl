@@ -11,6 +11,9 @@ spec:
   serviceAccountName: {{ include "plantserve.serviceAccountName" $root }}
   automountServiceAccountToken: false
   enableServiceLinks: false
+  {{- with $t.runtimeClassName }}
+  runtimeClassName: {{ . }}
+  {{- end }}
   {{- with $root.Values.imagePullSecrets }}
   imagePullSecrets:
     {{- toYaml . | nindent 4 }}
@@ -40,15 +43,18 @@ spec:
         {{- toYaml $root.Values.securityContext | nindent 8 }}
       resources:
         {{- $resources := deepCopy $t.resources }}
+        {{- $tmpMi := include "plantserve.mebibytes" $t.tmpSizeLimit | int64 }}
+        {{- $limits := merge (default (dict) $resources.limits) (dict "ephemeral-storage" (printf "%dMi" (add $tmpMi 512))) }}
         {{- if $t.gpu }}
-        {{- $limits := default (dict) $resources.limits }}
         {{- $_ := set $limits $root.Values.gpu.resourceName 1 }}
-        {{- $_ := set $resources "limits" $limits }}
         {{- end }}
+        {{- $_ := set $resources "limits" $limits }}
+        {{- $_ := set $resources "requests" (merge (default (dict) $resources.requests) (dict "ephemeral-storage" (printf "%dMi" $tmpMi))) }}
         {{- toYaml $resources | nindent 8 }}
       volumeMounts:
         - name: tmp
           mountPath: /tmp
+        {{- include "plantserve.storeCredentialsMount" $root | nindent 8 }}
         {{- if $t.dataPersistentVolumeClaim }}
         - name: data
           mountPath: /data
@@ -57,7 +63,8 @@ spec:
   volumes:
     - name: tmp
       emptyDir:
-        sizeLimit: 10Gi
+        sizeLimit: {{ $t.tmpSizeLimit }}
+    {{- include "plantserve.storeCredentialsVolume" $root | nindent 4 }}
     {{- if $t.dataPersistentVolumeClaim }}
     - name: data
       persistentVolumeClaim:

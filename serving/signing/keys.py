@@ -4,7 +4,6 @@ certificates. Only EC keys on P-256, P-384 and P-521 sign in the OpenSSF model-s
 Example::
 
     >>> from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID
     >>> key = ec.generate_private_key(ec.SECP256R1())
     >>> len(key_fingerprint(key.public_key()))
     64

@@ -2,7 +2,7 @@
 
 The model is bench_sidecar's: a ~524 MB SavedModel in 8 variable shards (TensorFlow's
 ``MaxShardSizePolicy``), published once, signed with a throwaway P-256 key, to a loopback S3
-server (moto). Then, alternated, best of ``ROUNDS`` each:
+server (moto). Then, alternated (each goes first in every other round), best of ``ROUNDS`` (4) each:
 
 1. **Sync + verify, signing on vs off** (goal <= 1.15x). Off: the sidecar's download of the
    version (``serving.sidecar.sync.Downloader`` with the sidecar's default settings: 4 files at
@@ -33,7 +33,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 SYNC_MB = int(os.environ.get("PLANTSERVE_BENCH_SYNC_MB", "500"))
-ROUNDS = int(os.environ.get("PLANTSERVE_BENCH_SIGNING_ROUNDS", "3"))
+ROUNDS = int(os.environ.get("PLANTSERVE_BENCH_SIGNING_ROUNDS", "4"))
 GOAL = 1.15
 _S3_ENV = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
 
@@ -152,16 +152,16 @@ def main() -> None:
             [sys.executable, "-c", "import time; t = time.monotonic(); import model_signing.hashing; "
                                    "print(time.monotonic() - t)"], check=True, capture_output=True, text=True).stdout)
         plain, signed, verify_only = [], [], []
-        for attempt in range(ROUNDS):
-            model_dir = tmp / f"plain-{attempt}"
-            started = time.monotonic()
-            Downloader(store, "fuel", model_dir, concurrency=settings.download_concurrency).fetch(manifest)
-            plain.append(time.monotonic() - started)
-            shutil.rmtree(model_dir)
 
-            model_dir = tmp / f"signed-{attempt}"
+        def sync(name: str) -> Path:
             started = time.monotonic()
-            result = Downloader(store, "fuel", model_dir, concurrency=settings.download_concurrency).fetch(manifest)
+            result = Downloader(store, "fuel", tmp / name, concurrency=settings.download_concurrency).fetch(manifest)
+            plain.append(time.monotonic() - started)
+            return result.path
+
+        def sync_and_verify(name: str) -> Path:
+            started = time.monotonic()
+            result = Downloader(store, "fuel", tmp / name, concurrency=settings.download_concurrency).fetch(manifest)
             (result.path / SIGNATURE_NAME).write_bytes(repo.signature(1) or b"")
             verifying = time.monotonic()
             digests = manifest_digests(manifest, (result.path / "manifest.json").read_bytes())
@@ -169,9 +169,16 @@ def main() -> None:
             done = time.monotonic()
             signed.append(done - started)
             verify_only.append(done - verifying)
-            if attempt < ROUNDS - 1:
-                shutil.rmtree(model_dir)
-        version_dir = result.path
+            return result.path
+
+        for attempt in range(ROUNDS):  # alternate which goes first, so neither always meets a warmer server
+            order = (sync, sync_and_verify) if attempt % 2 == 0 else (sync_and_verify, sync)
+            for step in order:
+                path = step(f"{step.__name__}-{attempt}")
+                if attempt < ROUNDS - 1 or step is sync:
+                    shutil.rmtree(path.parent)
+                else:
+                    version_dir = path
 
         cli, rehash = [], []
         for _ in range(ROUNDS):

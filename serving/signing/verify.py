@@ -10,14 +10,16 @@ signed statement. A file missing from ``file_digests`` is hashed here.
 
 Example::
 
-    >>> import tempfile
-    >>> from pathlib import Path
     >>> from serving.signing.trust import Trust
     >>> try:
-    ...     verify_version(Path(tempfile.mkdtemp()), Trust(keys=("stand-in",)))
-    ... except SignatureError as exc:
-    ...     exc.reason
-    'unsigned'
+    ...     verify_version(Path("/models/fuel/3"), Trust())
+    ... except TrustConfigError as exc:
+    ...     print(exc)
+    no trust anchor: give --trusted-keys and/or --trusted-ca
+
+The sidecar, right after a download into staging (``manifest_bytes`` as read from the store)::
+
+    info = verify_version(staging, trust, file_digests=manifest_digests(manifest, manifest_bytes))
 """
 from __future__ import annotations
 

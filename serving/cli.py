@@ -22,6 +22,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("serving.server.cli", "TensorFlow Serving-compatible model server for one machine"),
     "sidecar": ("serving.sidecar.cli", "sync, verify, roll out and roll back versions next to a server"),
     "rollout": ("serving.sidecar.rollout_cli", "fleet decisions: status, pin, unpin, block, rollback"),
+    "verify": ("serving.signing.cli", "check a published version's signature offline; show who signed it and what"),
     "predict": ("serving.client.cli", "call a model over gRPC or REST and print a table"),
     "bench": ("serving.bench.cli", "open- or closed-loop load generator for any TF Serving endpoint"),
     "demo": ("serving.demo", "the whole stack on one machine"),

@@ -11,6 +11,9 @@ import signal
 import sys
 from pathlib import Path
 
+from serving.signing.flags import add_signing_arguments, signing_config
+from serving.store.s3 import SSE_MODES
+
 from .settings import MODELS, STRATEGIES, TrainSettings
 
 __all__ = ["add_arguments", "run", "settings_from_args"]
@@ -36,7 +39,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--samples-per-class", type=int, default=1000, help="defect generator: images per class")
     parser.add_argument("--s3-endpoint-url", default=os.environ.get("PLANTSERVE_S3_ENDPOINT_URL"),
                         help="S3-compatible endpoint, e.g. MinIO [PLANTSERVE_S3_ENDPOINT_URL; AWS_ENDPOINT_URL]")
+    parser.add_argument("--s3-sse", choices=SSE_MODES, default=os.environ.get("PLANTSERVE_S3_SSE"),
+                        help="ask S3 to encrypt the uploaded objects at rest [PLANTSERVE_S3_SSE]")
+    parser.add_argument("--s3-sse-kms-key-id", default=os.environ.get("PLANTSERVE_S3_SSE_KMS_KEY_ID"),
+                        help="with --s3-sse aws:kms: the KMS key id, ARN or alias (default: the account's S3 key) "
+                             "[PLANTSERVE_S3_SSE_KMS_KEY_ID]")
     parser.add_argument("--quiet", action="store_true", help="no per-epoch or upload progress")
+    add_signing_arguments(parser)
 
 
 def _fail(parser_msg: str) -> int:
@@ -59,11 +68,19 @@ def settings_from_args(args: argparse.Namespace) -> TrainSettings:
         raise ValueError("--data-file applies to the fuel model only")
     if args.data_file is not None and not args.data_file.is_file():
         raise ValueError(f"--data-file {args.data_file} does not exist")
-    return TrainSettings(model=args.model, store=args.store, strategy=args.strategy, epochs=args.epochs,
-                         data_dir=args.data_dir, data_file=args.data_file, force=args.force,
-                         gate_tolerance=args.gate_tolerance, gate_threshold=args.gate_threshold, seed=args.seed,
-                         samples_per_class=args.samples_per_class, s3_endpoint_url=args.s3_endpoint_url,
-                         verbose=not args.quiet)
+    signing = signing_config(args)
+    if signing is not None:
+        from serving.signing import load_signer
+
+        load_signer(signing)  # a bad key, password or certificate fails now, not after training
+    settings = TrainSettings(model=args.model, store=args.store, strategy=args.strategy, epochs=args.epochs,
+                             data_dir=args.data_dir, data_file=args.data_file, force=args.force,
+                             gate_tolerance=args.gate_tolerance, gate_threshold=args.gate_threshold, seed=args.seed,
+                             samples_per_class=args.samples_per_class, s3_endpoint_url=args.s3_endpoint_url,
+                             verbose=not args.quiet, signing=signing, s3_sse=args.s3_sse,
+                             s3_sse_kms_key_id=args.s3_sse_kms_key_id)
+    settings.s3_options()  # --s3-sse-kms-key-id without aws:kms fails now
+    return settings
 
 
 def _interrupt(signum: int, frame: object) -> None:

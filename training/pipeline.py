@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from serving.store import S3Options, open_store
+from serving.store import open_store
 from serving.store.manifest import Golden, Manifest, PrimaryMetric, file_entries
 from serving.store.repository import ModelRepository
 
@@ -82,7 +82,7 @@ def _tolist(value: np.ndarray) -> Any:
 
 def train_and_publish(settings: TrainSettings, out: TextIO = sys.stdout) -> RunResult:
     task = get_task(settings.model)
-    store = open_store(settings.store, S3Options(endpoint_url=settings.s3_endpoint_url), create=True)
+    store = open_store(settings.store, settings.s3_options(), create=True)
     repo = ModelRepository(store, settings.model)
     latest = repo.latest()  # also the first store access: a bad store fails before any training
     print(f"{settings.model}: store {store.uri}, latest version {latest or 'none'}, strategy {settings.strategy}",
@@ -138,7 +138,14 @@ def train_and_publish(settings: TrainSettings, out: TextIO = sys.stdout) -> RunR
                       "data": {k: v for k, v in data.info.items() if k in ("source", "classes", "dropped_rows", "train_rows")}},
         )
         progress = _UploadProgress(manifest.total_bytes, out) if settings.verbose else None
-        uri = repo.publish(export_dir, manifest, progress)
+        signature = None
+        if settings.signing is not None:  # over the staged copy, manifest.json included; uploaded before it
+            from serving.signing import load_signer, sign_staged
+
+            signer = load_signer(settings.signing)
+            signature = sign_staged(export_dir, manifest, signer)
+            print(f"signed {settings.model} version {version} with {signer.describe()}", file=out, flush=True)
+        uri = repo.publish(export_dir, manifest, progress, signature=signature)
     print(f"published {uri}" + (" (FORCED past the quality gate)" if forced else ""), file=out, flush=True)
     return RunResult(settings.model, version, uri, metrics, report, manifest, losses)
 

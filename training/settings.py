@@ -3,6 +3,11 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from serving.signing import SigningConfig
+    from serving.store import S3Options
 
 __all__ = ["TrainSettings", "STRATEGIES", "MODELS"]
 
@@ -38,3 +43,13 @@ class TrainSettings:
     s3_endpoint_url: str | None = None
     #: Print per-epoch and upload progress.
     verbose: bool = True
+    #: Sign the version (model.sig, OpenSSF model-signing format); None publishes unsigned.
+    signing: SigningConfig | None = None
+    #: Server-side encryption of the uploaded objects: None, "AES256" or "aws:kms" (S3 stores).
+    s3_sse: str | None = None
+    s3_sse_kms_key_id: str | None = None
+
+    def s3_options(self) -> S3Options:
+        from serving.store import S3Options
+
+        return S3Options(endpoint_url=self.s3_endpoint_url, sse=self.s3_sse, sse_kms_key_id=self.s3_sse_kms_key_id)

@@ -9,6 +9,13 @@ every replica follows one decision without extra infrastructure.
 - ``rollback``: the last fleet rollback, for people reading ``rollout status``.
 - ``generation``: incremented on every write; a sidecar clears its local "bad" marks when it changes.
 
+Signed pointers: ``write_pointer(..., signer=...)`` writes ``rollout.json.sig`` (a detached
+OpenSSF model-signing bundle whose statement is named ``<model>/rollout.json``) just before
+``rollout.json``; an unsigned write removes a stale one. ``read_pointer(..., trust=...)`` with a
+configured trust anchor refuses an unsigned or wrongly signed pointer with
+``PointerSignatureError`` (a ``PointerError``: the sidecar keeps its last good pointer). A reader
+that lands between the two writes sees a mismatch once and the new pair on its next poll.
+
 Example::
 
     >>> p = RolloutPointer().with_blocked(3).with_pinned(2)
@@ -22,17 +29,33 @@ import datetime
 import getpass
 import json
 import socket
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from serving.store import Store, StoreNotFoundError
 
-__all__ = ["RolloutPointer", "PointerError", "POINTER_NAME", "read_pointer", "write_pointer"]
+if TYPE_CHECKING:
+    from serving.signing import Signer, Trust
+
+__all__ = ["RolloutPointer", "PointerError", "PointerSignatureError", "POINTER_NAME", "POINTER_SIGNATURE_NAME",
+           "read_pointer", "write_pointer"]
 
 POINTER_NAME = "rollout.json"
+POINTER_SIGNATURE_NAME = "rollout.json.sig"
 
 
 class PointerError(ValueError):
     """rollout.json exists but cannot be understood; the sidecar keeps its last good pointer."""
+
+
+class PointerSignatureError(PointerError):
+    """rollout.json is unsigned or wrongly signed while a trust anchor is configured.
+
+    ``reason`` is the ``SignatureError`` reason (unsigned, tampered, unknown_key, ...).
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,21 +127,44 @@ def _user() -> str:
         return "unknown"
 
 
-def read_pointer(store: Store, model: str) -> RolloutPointer:
-    """The model's pointer; an absent one is the empty pointer (follow the newest good version)."""
+def read_pointer(store: Store, model: str, trust: Trust | None = None) -> RolloutPointer:
+    """The model's pointer; an absent one is the empty pointer (follow the newest good version).
+
+    With a configured ``trust``, the pointer must carry a valid ``rollout.json.sig`` for this model.
+    """
     try:
-        return RolloutPointer.from_json(store.read_bytes(f"{model}/{POINTER_NAME}"))
+        data = store.read_bytes(f"{model}/{POINTER_NAME}")
     except StoreNotFoundError:
         return RolloutPointer()
+    if trust is not None and trust.configured:
+        from serving.signing import SignatureError, verify_bytes
+
+        try:
+            signature = store.read_bytes(f"{model}/{POINTER_SIGNATURE_NAME}")
+        except StoreNotFoundError:
+            signature = None
+        try:
+            verify_bytes(data, signature, trust, name=f"{model}/{POINTER_NAME}")
+        except SignatureError as exc:
+            raise PointerSignatureError(exc.reason, f"{model}/{POINTER_NAME} refused ({exc.reason}): {exc}") from exc
+    return RolloutPointer.from_json(data)
 
 
-def write_pointer(store: Store, model: str, pointer: RolloutPointer) -> RolloutPointer:
-    """Write atomically, bumping the generation. Last writer wins (operators, not machines, write it)."""
+def write_pointer(store: Store, model: str, pointer: RolloutPointer, signer: Signer | None = None) -> RolloutPointer:
+    """Write atomically, bumping the generation. Last writer wins (operators, not machines, write it).
+
+    With ``signer``, ``rollout.json.sig`` is written first; without, a stale one is removed.
+    """
     stamped = dataclasses.replace(
         pointer,
         generation=pointer.generation + 1,
         updated_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         updated_by=f"{_user()}@{socket.gethostname()}",
     )
-    store.write_bytes(f"{model}/{POINTER_NAME}", stamped.to_json().encode())
+    data = stamped.to_json().encode()
+    if signer is not None:
+        store.write_bytes(f"{model}/{POINTER_SIGNATURE_NAME}", signer.sign_bytes(f"{model}/{POINTER_NAME}", data))
+    else:
+        store.delete(f"{model}/{POINTER_SIGNATURE_NAME}")
+    store.write_bytes(f"{model}/{POINTER_NAME}", data)
     return stamped

@@ -8,6 +8,7 @@
     plantserve rollout rollback fuel --store s3://models   # block the version the fleet is on now
     plantserve rollout status --sidecars http://pod-a:8502,http://pod-b:8502
     plantserve rollout status --release plantserve -n plants   # in a cluster: pods' annotations
+    plantserve rollout pin fuel 3 --store s3://models --signing-key key.pem   # a signed rollout.json
 
 Every sidecar reads the pointer on its next poll. ``status`` asks the sidecars themselves:
 given ``--sidecars`` URLs it reads each one's ``/status``; otherwise, in a cluster, it lists the
@@ -23,6 +24,8 @@ import os
 import sys
 import urllib.request
 from typing import Any
+
+from serving.signing.flags import add_signing_arguments, signer_from_args
 
 __all__ = ["add_arguments", "run"]
 
@@ -46,6 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--selector", default=None, help="status in a cluster: a pod label selector instead")
     parser.add_argument("-n", "--namespace", default=os.environ.get("POD_NAMESPACE"), help="namespace of the pods")
     parser.add_argument("--json", action="store_true", help="status: print JSON instead of a table")
+    add_signing_arguments(parser)  # pin, unpin, block, unblock, rollback: sign rollout.json
 
 
 def _store(args: argparse.Namespace):
@@ -61,6 +65,7 @@ def _edit(args: argparse.Namespace) -> int:
 
     from .pointer import read_pointer, write_pointer
 
+    signer = signer_from_args(args)  # a bad key fails before anything is read or written
     store = _store(args)
     repo = Repo(store, args.model)
     pointer = read_pointer(store, args.model)
@@ -88,7 +93,7 @@ def _edit(args: argparse.Namespace) -> int:
             print(f"{args.model}: no version to roll back from", file=sys.stderr)
             return 2
         pointer = dataclasses.replace(pointer.with_blocked(version), rollback={"from": version})
-    written = write_pointer(store, args.model, pointer)
+    written = write_pointer(store, args.model, pointer, signer=signer)
     print(written.to_json())
     return 0
 

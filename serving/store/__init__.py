@@ -52,6 +52,8 @@ def open_store(uri: str, s3: S3Options | None = None, create: bool = False) -> S
     if "://" in uri and not uri.startswith("file://"):
         raise ValueError(f"unsupported store URI {uri!r}: use a directory, file://PATH, s3://BUCKET/PREFIX "
                          "or gs://BUCKET/PREFIX")
+    if s3 is not None and s3.sse:
+        raise ValueError(f"--s3-sse applies to s3:// stores, not {uri!r}: encrypt the local disk instead")
     root = Path(uri[len("file://"):] if uri.startswith("file://") else uri)
     if root.exists() and not root.is_dir():
         raise StoreNotFoundError(f"local store {root} is not a directory: point --store at a directory")

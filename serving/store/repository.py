@@ -3,9 +3,12 @@
 ::
 
     <model>/<version>/...           the SavedModel files of a version
+    <model>/<version>/model.sig     the OpenSSF model-signing bundle over every file above (optional),
+                                    written just before the manifest
     <model>/<version>/manifest.json written last: the version is visible only once it exists
     <model>/.claims/<version>       version-number claims, created exclusively, never deleted
     <model>/rollout.json            the fleet rollout pointer (see serving.sidecar.pointer)
+    <model>/rollout.json.sig        its detached signature (optional)
 
 Version numbers are claimed with an exclusive create (``O_EXCL`` locally, ``If-None-Match: *``
 on S3), so two publishers can never take the same number, and a number is never reused
@@ -14,6 +17,8 @@ even after its version is deleted.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
+import hashlib
 import logging
 from collections import defaultdict
 from pathlib import Path
@@ -22,11 +27,13 @@ from .base import ProgressFn, Store
 from .errors import StoreConflictError, StoreNotFoundError
 from .manifest import MANIFEST_NAME, Manifest, ManifestError, verify_dir
 
-__all__ = ["ModelRepository", "CLAIMS_DIR"]
+__all__ = ["ModelRepository", "FetchedVersion", "CLAIMS_DIR", "SIGNATURE_NAME"]
 
 log = logging.getLogger(__name__)
 
 CLAIMS_DIR = ".claims"
+#: A version's signature (serving.signing), beside its files; never listed in its manifest.
+SIGNATURE_NAME = "model.sig"
 #: Files moved at once by publish() and fetch(); each S3 file also splits into parallel parts.
 TRANSFER_CONCURRENCY = 4
 #: How many numbers reserve_next() tries before giving up (each failure means a concurrent publisher).
@@ -40,6 +47,18 @@ def _as_version(name: str) -> int | None:
     except ValueError:
         return None
     return value if name.strip() == name and value >= 0 else None
+
+
+@dataclasses.dataclass(frozen=True)
+class FetchedVersion:
+    """A version downloaded byte for byte as published (see ``ModelRepository.fetch_exact``)."""
+
+    manifest: Manifest
+    #: Relative path -> sha256 of every file written, manifest.json included (each checked on arrival).
+    digests: dict[str, str]
+    signed: bool
+    #: Objects under the version's prefix that its manifest does not list (never downloaded).
+    unlisted: list[str]
 
 
 class ModelRepository:
@@ -82,7 +101,10 @@ class ModelRepository:
         return versions[-1] if versions else None
 
     def manifest(self, version: int) -> Manifest:
-        manifest = Manifest.from_json(self.store.read_bytes(f"{self.model}/{version}/{MANIFEST_NAME}"))
+        return self._parse_manifest(version, self.store.read_bytes(f"{self.model}/{version}/{MANIFEST_NAME}"))
+
+    def _parse_manifest(self, version: int, data: bytes) -> Manifest:
+        manifest = Manifest.from_json(data)
         if manifest.model != self.model or manifest.version != version:
             raise ManifestError(
                 f"manifest at {self.model}/{version} describes {manifest.model}/{manifest.version}"
@@ -104,14 +126,24 @@ class ModelRepository:
                 candidate += 1
         raise StoreConflictError(f"could not claim a version of {self.model} after {_MAX_CLAIM_ATTEMPTS} tries")
 
-    def publish(self, local_dir: Path, manifest: Manifest, progress: ProgressFn | None = None) -> str:
-        """Upload every file of ``manifest`` from ``local_dir``, then the manifest last. Returns the URI.
+    def publish(self, local_dir: Path, manifest: Manifest, progress: ProgressFn | None = None,
+                signature: bytes | None = None) -> str:
+        """Upload every file of ``manifest`` from ``local_dir``, then ``signature`` as ``model.sig``, then
+        the manifest last. Returns the URI.
 
-        If anything fails or is interrupted before the manifest is written, the files uploaded so
-        far are removed (best effort), so no half-written version is left behind; its number stays
-        claimed and is never reused.
+        A signature covers ``manifest.json`` too, so it must have been computed over
+        ``local_dir/manifest.json`` holding exactly ``manifest.to_json()`` (see
+        ``serving.signing.publish.sign_staged``); anything else is refused before any upload.
+        If anything fails or is interrupted before the manifest is written, the objects uploaded so
+        far (the signature included) are removed (best effort), so no half-written version is left
+        behind; its number stays claimed and is never reused.
         """
         verify_dir(local_dir, manifest)
+        manifest_bytes = manifest.to_json().encode()
+        if signature is not None:
+            staged = local_dir / MANIFEST_NAME
+            if not staged.is_file() or staged.read_bytes() != manifest_bytes:
+                raise ValueError(f"{staged} is not the manifest being published: sign after writing it")
         prefix = f"{self.model}/{manifest.version}"
         pool = concurrent.futures.ThreadPoolExecutor(TRANSFER_CONCURRENCY)
         try:
@@ -121,12 +153,14 @@ class ModelRepository:
             ]
             for future in futures:
                 future.result()
+            pool.shutdown(wait=True)
+            if signature is not None:
+                self.store.write_bytes(f"{prefix}/{SIGNATURE_NAME}", signature)
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             self._remove_partial(prefix)
             raise
-        pool.shutdown(wait=True)
-        self.store.write_bytes(f"{prefix}/{MANIFEST_NAME}", manifest.to_json().encode())
+        self.store.write_bytes(f"{prefix}/{MANIFEST_NAME}", manifest_bytes)
         return f"{self.store.uri}/{prefix}"
 
     def _remove_partial(self, prefix: str) -> None:
@@ -157,3 +191,27 @@ class ModelRepository:
         verify_dir(dest, manifest)
         (dest / MANIFEST_NAME).write_text(manifest.to_json())
         return manifest
+
+    def signature(self, version: int) -> bytes | None:
+        """The version's ``model.sig``, or None when it was published unsigned."""
+        try:
+            return self.store.read_bytes(f"{self.model}/{version}/{SIGNATURE_NAME}")
+        except StoreNotFoundError:
+            return None
+
+    def fetch_exact(self, version: int, dest: Path, progress: ProgressFn | None = None) -> FetchedVersion:
+        """Download a version as published: its files (each verified against the manifest), the
+        manifest's own bytes and ``model.sig`` when there is one, ready for signature verification."""
+        manifest_bytes = self.store.read_bytes(f"{self.model}/{version}/{MANIFEST_NAME}")
+        manifest = self._parse_manifest(version, manifest_bytes)
+        self.fetch(version, dest, progress, manifest=manifest)
+        (dest / MANIFEST_NAME).write_bytes(manifest_bytes)
+        signature = self.signature(version)
+        if signature is not None:
+            (dest / SIGNATURE_NAME).write_bytes(signature)
+        listed = {f.path for f in manifest.files} | {MANIFEST_NAME, SIGNATURE_NAME}
+        unlisted = [o.key.split("/", 2)[2] for o in self.store.list(f"{self.model}/{version}/")
+                    if o.key.split("/", 2)[2] not in listed]
+        digests = {f.path: f.sha256 for f in manifest.files}
+        digests[MANIFEST_NAME] = hashlib.sha256(manifest_bytes).hexdigest()
+        return FetchedVersion(manifest, digests, signature is not None, unlisted)

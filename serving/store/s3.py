@@ -11,6 +11,11 @@ own libraries honour it) with HMAC keys in ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_
 (Workload Identity gives no HMAC keys: the XML API needs them). Two things differ from S3 there, both handled here: GCS rejects the
 CRC checksum headers boto3 sends by default, and a create-only write is
 ``x-goog-if-generation-match: 0`` (GCS honours ``If-None-Match`` on reads only).
+
+Encryption at rest: ``S3Options(sse="AES256")`` (S3-managed keys) or ``sse="aws:kms"`` (with
+``sse_kms_key_id``, or the account's default KMS key) asks S3 to encrypt every object this store
+writes (puts, conditional puts, and each multipart upload). Reads need nothing: S3 decrypts for
+any caller allowed to use the key.
 """
 from __future__ import annotations
 
@@ -29,12 +34,14 @@ from .errors import (
     StoreUnreachableError,
 )
 
-__all__ = ["S3Store", "S3Options", "GCS_XML_ENDPOINT", "SCHEMES"]
+__all__ = ["S3Store", "S3Options", "GCS_XML_ENDPOINT", "SCHEMES", "SSE_MODES"]
 
 #: Google Cloud Storage's S3-compatible XML API, the default endpoint of ``gs://`` stores.
 GCS_XML_ENDPOINT = "https://storage.googleapis.com"
 #: URI schemes this backend opens.
 SCHEMES = ("s3://", "gs://")
+#: Server-side encryption modes a writer can ask for (``x-amz-server-side-encryption``).
+SSE_MODES = ("AES256", "aws:kms")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +61,23 @@ class S3Options:
     max_pool_connections: int | None = None
     connect_timeout_seconds: float = 5.0
     read_timeout_seconds: float = 60.0
+    #: Server-side encryption of every object written: None, "AES256" or "aws:kms".
+    sse: str | None = None
+    #: With sse="aws:kms": the KMS key id, ARN or alias; None uses the account's default S3 KMS key.
+    sse_kms_key_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.sse is not None and self.sse not in SSE_MODES:
+            raise ValueError(f"--s3-sse must be one of {', '.join(SSE_MODES)}, got {self.sse!r}")
+        if self.sse_kms_key_id and self.sse != "aws:kms":
+            raise ValueError("--s3-sse-kms-key-id needs --s3-sse aws:kms")
+
+    def encryption_args(self) -> dict[str, str]:
+        """The PutObject / CreateMultipartUpload arguments that ask for server-side encryption."""
+        args = {"ServerSideEncryption": self.sse} if self.sse else {}
+        if self.sse_kms_key_id:
+            args["SSEKMSKeyId"] = self.sse_kms_key_id
+        return args
 
 
 _CREDENTIAL_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "ExpiredToken", "403"}
@@ -91,6 +115,10 @@ class S3Store(Store):
         self.prefix = prefix.strip("/")
         self.uri = uri.rstrip("/")
         opts = options or S3Options()
+        if self.gcs and opts.sse:
+            raise ValueError("--s3-sse applies to S3: Google Cloud Storage encrypts every object at rest; "
+                             "set a default KMS key on the bucket instead")
+        self._encryption = opts.encryption_args()
         extra = {}
         if self.gcs:  # the XML API refuses boto3's default CRC32 request checksums
             extra = {"request_checksum_calculation": "when_required", "response_checksum_validation": "when_required"}
@@ -172,15 +200,17 @@ class S3Store(Store):
 
     def write_bytes(self, key: str, data: bytes) -> None:
         with self._errors(f"put {key}"):
-            self._client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
+            self._client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, **self._encryption)
 
     def create_exclusive(self, key: str, data: bytes) -> None:
         with self._errors(f"conditional put {key}"):
-            self._client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, IfNoneMatch="*")
+            self._client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, IfNoneMatch="*",
+                                    **self._encryption)
 
     def upload_file(self, key: str, path: Path, progress: ProgressFn | None = None) -> None:
         with self._errors(f"upload {key}"):
-            self._client.upload_file(str(path), self.bucket, self._key(key), Config=self._transfer, Callback=progress)
+            self._client.upload_file(str(path), self.bucket, self._key(key), Config=self._transfer, Callback=progress,
+                                     ExtraArgs=self._encryption or None)
 
     def download_file(self, key: str, path: Path, progress: ProgressFn | None = None) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)

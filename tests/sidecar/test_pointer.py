@@ -40,3 +40,42 @@ def test_read_absent_is_empty_and_write_bumps_generation(tmp_path):
     got = read_pointer(store, "fuel")
     assert (got.pinned, got.blocked, got.generation) == (2, (5,), 2) and second.generation == 2
     assert got.updated_at and "@" in got.updated_by
+
+
+def test_signed_pointer_round_trip_and_refusals(tmp_path):
+    from serving.signing import SigningConfig, load_signer, load_trust
+    from serving.sidecar.pointer import PointerSignatureError
+    from tests.tls import write_key_pair
+
+    key, pub = write_key_pair(tmp_path, "operator")
+    other_key, _ = write_key_pair(tmp_path, "intruder")
+    store = open_store(str(tmp_path / "store"), create=True)
+    trust = load_trust([pub])
+    assert read_pointer(store, "fuel", trust=trust) == RolloutPointer()  # nothing written yet
+
+    write_pointer(store, "fuel", RolloutPointer().with_pinned(2), signer=load_signer(SigningConfig(key=key)))
+    assert store.read_bytes("fuel/rollout.json.sig")
+    assert read_pointer(store, "fuel", trust=trust).pinned == 2
+
+    def refused() -> str:
+        with pytest.raises(PointerSignatureError) as info:
+            read_pointer(store, "fuel", trust=trust)
+        assert isinstance(info.value, PointerError)  # the sidecar keeps its last good pointer
+        return info.value.reason
+
+    # someone with bucket access edits the pointer, keeping the old signature
+    store.write_bytes("fuel/rollout.json", RolloutPointer(pinned=1, generation=9).to_json().encode())
+    assert refused() == "tampered"
+    # ... or signs it with a key nobody trusts
+    write_pointer(store, "fuel", RolloutPointer().with_blocked(2), signer=load_signer(SigningConfig(key=other_key)))
+    assert refused() == "unknown_key"
+    # ... or writes it unsigned: the stale signature goes, the refusal says so
+    write_pointer(store, "fuel", RolloutPointer().with_blocked(2))
+    assert not store.exists("fuel/rollout.json.sig")
+    assert refused() == "unsigned"
+    assert read_pointer(store, "fuel").blocked == (2,)  # without trust anchors: read as before
+    # a pointer signed for another model cannot be replayed onto this one
+    write_pointer(store, "defect", RolloutPointer().with_pinned(1), signer=load_signer(SigningConfig(key=key)))
+    store.write_bytes("fuel/rollout.json", store.read_bytes("defect/rollout.json"))
+    store.write_bytes("fuel/rollout.json.sig", store.read_bytes("defect/rollout.json.sig"))
+    assert refused() == "tampered"

@@ -92,3 +92,19 @@ def test_pods_from_cluster_reads_annotations():
     pods = rollout_cli.pods_from_cluster(Api(), "plants", "app.kubernetes.io/instance=ps")
     assert pods[0] == {"pod": "a", "ready": True, "models": {"fuel": {"stable": 2, "available": True}}}
     assert pods[1]["ready"] is False and "annotation" in pods[1]["error"]
+
+
+def test_pointer_edits_are_signed_with_signing_key(store, tmp_path, capsys):
+    from serving.signing import load_trust
+    from tests.tls import write_key_pair
+
+    key, pub = write_key_pair(tmp_path, "operator", password=b"pw")
+    (tmp_path / "pw").write_text("pw")
+    root = str(store.root)
+    for action in (["pin", "fuel", "2"], ["block", "fuel", "3"], ["rollback", "fuel"], ["unpin", "fuel"]):
+        assert run(*action, "--store", root, "--signing-key", str(key),
+                   "--signing-key-password-file", str(tmp_path / "pw")) == 0
+        assert read_pointer(store, "fuel", trust=load_trust([pub])).generation >= 1
+    assert run("pin", "fuel", "2", "--store", root, "--signing-key", str(key)) == 2  # encrypted, no password
+    assert "--signing-key-password-file" in capsys.readouterr().err
+    assert read_pointer(store, "fuel", trust=load_trust([pub])).pinned is None  # nothing was written

@@ -16,6 +16,10 @@ from tests.support import free_port, run_cli
     (["defect", "--store", "{store}", "--data-dir", "{tmp}/empty"], "--data-dir"),
     (["fuel", "--store", "{store}", "--strategy", "incremental"], "needs a published version of fuel"),
     (["fuel", "--store", "ftp://x/y"], "unsupported store URI"),
+    (["fuel", "--store", "{store}", "--signing-key", "{tmp}/missing.pem"], "cannot read the signing key"),
+    (["fuel", "--store", "{store}", "--signing-cert", "{tmp}/leaf.crt"], "need --signing-key"),
+    (["fuel", "--store", "{store}", "--s3-sse", "AES256"], "applies to s3:// stores"),
+    (["fuel", "--store", "{store}", "--s3-sse-kms-key-id", "k"], "needs --s3-sse aws:kms"),
 ])
 def test_bad_input_exits_2_with_one_message(tmp_path: Path, args: list[str], message: str, monkeypatch) -> None:
     monkeypatch.delenv("PLANTSERVE_STORE", raising=False)

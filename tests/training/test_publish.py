@@ -74,3 +74,35 @@ def test_s3_round_trip_through_the_http_endpoint(s3_server, model_store: Path, t
     for entry in manifest.files:
         assert (fetched / entry.path).read_bytes() == (model_store / "defect" / "1" / entry.path).read_bytes()
     assert json.loads((fetched / "manifest.json").read_text())["version"] == 1
+
+
+def test_signed_and_encrypted_publish_verifies_with_the_upstream_cli(s3_server, tmp_path: Path) -> None:
+    """Issue 13, acceptance 1 (first half): ``plantserve train --signing-key`` publishes a version that
+    ``model_signing verify key`` accepts; with ``--s3-sse aws:kms`` every object is encrypted at rest."""
+    import boto3
+
+    from tests.tls import write_key_pair
+
+    key, pub = write_key_pair(tmp_path, "line-3", password=b"plant")
+    (tmp_path / "password").write_text("plant\n")
+    uri = s3_server.make_bucket("signed-models") + "/line-3"
+    result = run_cli("train", "fuel", "--store", uri, *QUICK, "--s3-sse", "aws:kms", "--s3-sse-kms-key-id",
+                     "alias/plant", "--signing-key-password-file", str(tmp_path / "password"),
+                     env={**s3_server.env, "PLANTSERVE_SIGNING_KEY": str(key)})
+    assert result.returncode == 0, result.stderr
+    assert "signed fuel version 1 with key sha256:" in result.stdout
+    client = boto3.client("s3", endpoint_url=s3_server.endpoint)
+    keys = [o["Key"] for o in client.list_objects_v2(Bucket="signed-models", Prefix="line-3/fuel/1/")["Contents"]]
+    assert "line-3/fuel/1/model.sig" in keys
+    for object_key in keys:
+        head = client.head_object(Bucket="signed-models", Key=object_key)
+        assert (head["ServerSideEncryption"], head["SSEKMSKeyId"]) == ("aws:kms", "alias/plant"), object_key
+
+    fetched = tmp_path / "fetched"
+    ModelRepository(open_store(uri), "fuel").fetch_exact(1, fetched)
+    upstream = subprocess.run([str(Path(sys.executable).parent / "model_signing"), "verify", "key", str(fetched),
+                               "--signature", str(fetched / "model.sig"), "--public_key", str(pub)],
+                              capture_output=True, text=True, timeout=120)
+    assert upstream.returncode == 0 and "Verification succeeded" in upstream.stdout, upstream.stderr
+    ours = run_cli("verify", "fuel", "1", "--store", uri, "--trusted-keys", str(pub), env=s3_server.env)
+    assert ours.returncode == 0 and "saved_model.pb" in ours.stdout, ours.stderr

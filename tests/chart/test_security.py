@@ -67,6 +67,8 @@ def plain_text_secrets(objs: list[dict]) -> list[str]:
     for where, spec in pod_specs(objs):
         for c in containers(spec):
             for env in c.get("env", []):
+                if env["name"].endswith("_FILE") and str(env.get("value", "")).startswith("/"):
+                    continue  # the path of a mounted secret file, not a secret
                 if SECRET_NAMES.search(env["name"]) and ("value" in env or "secretKeyRef" not in env.get("valueFrom", {})):
                     problems.append(f"{where} {c['name']}: {env['name']} is not from a Secret")
             for arg in [*c.get("args", []), *c.get("command", [])]:
@@ -86,11 +88,36 @@ def test_no_plain_text_secrets(values):
 
 
 def test_credentials_come_from_the_existing_secret():
-    spec = deployment_spec(render_scenario("05-s3-existing-secret"))
+    spec = deployment_spec(render_scenario("02-cpu-only"))
     env = {e["name"]: e for e in container(spec, "sidecar")["env"]}
-    assert env["AWS_ACCESS_KEY_ID"]["valueFrom"]["secretKeyRef"] == {"name": "plant-s3-credentials", "key": "access-key"}
-    assert env["AWS_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "plant-s3-credentials", "key": "secret-key"}
+    assert env["AWS_ACCESS_KEY_ID"]["valueFrom"]["secretKeyRef"] == {"name": "plantserve-store", "key": "AWS_ACCESS_KEY_ID"}
+    assert env["AWS_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "plantserve-store",
+                                                                         "key": "AWS_SECRET_ACCESS_KEY"}
+
+
+def test_credentials_as_a_file_keep_keys_out_of_the_environment():
+    objs = render_scenario("05-s3-existing-secret")
+    for where, spec in pod_specs(objs):
+        for c in containers(spec):
+            names = {e["name"] for e in c.get("env", [])}
+            assert not names & {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}, f"{where} {c['name']}"
+    spec = deployment_spec(objs)
+    sidecar = container(spec, "sidecar")
+    env = {e["name"]: e for e in sidecar["env"]}
+    assert env["AWS_SHARED_CREDENTIALS_FILE"]["value"] == "/run/plantserve/store/credentials"
     assert env["AWS_ENDPOINT_URL"]["value"] == "https://s3.plant.example:9000"
+    volume = next(v for v in spec["volumes"] if v["name"] == "store-credentials")["secret"]
+    assert volume == {"secretName": "plant-s3-credentials", "items": [{"key": "aws-credentials", "path": "credentials"}],
+                      "defaultMode": 0o440}
+    holders = [c["name"] for c in containers(spec) if any(m["name"] == "store-credentials"
+                                                          for m in c.get("volumeMounts", []))]
+    assert holders == ["sidecar"]
+    training = render_scenario("05-s3-existing-secret", sets=("training.job.enabled=true",))
+    for where, pod in pod_specs(training):
+        if where.startswith("Job/"):
+            train = container(pod, "train")
+            assert {"name": "store-credentials", "mountPath": "/run/plantserve/store", "readOnly": True} \
+                in train["volumeMounts"], where
 
 
 def test_a_literal_secret_in_values_is_caught():
@@ -167,3 +194,43 @@ def test_tls_private_key_stays_in_memory():
     server = container(spec, "tensorflow-serving")
     mounts = {m["name"]: m for m in server["volumeMounts"]}
     assert "tls-secret" not in mounts and mounts["tls"]["readOnly"] is True
+
+
+DIGEST = "sha256:" + "ab" * 32
+EVERY_IMAGE = ("server.image", "sidecar.image", "training.image", "tests.image", "minio.image")
+
+
+def test_every_image_is_pinnable_by_digest_and_pulls_with_the_secrets():
+    objs = render_scenario("06-full", sets=(*(f"{k}.digest={DIGEST}" for k in EVERY_IMAGE),
+                                            "imagePullSecrets[0].name=plant-registry"))
+    pods = pod_specs(objs)
+    assert {where.split("/")[0] for where, _ in pods} >= {"Deployment", "Job", "CronJob", "Pod"}
+    for where, spec in pods:
+        assert spec.get("imagePullSecrets") == [{"name": "plant-registry"}], where
+        for c in containers(spec):
+            assert c["image"].endswith(f"@{DIGEST}"), f"{where} {c['name']}: {c['image']}"
+
+
+def test_ephemeral_storage_follows_the_volumes():
+    spec = deployment_spec(render_scenario("01-minimal"))
+    sidecar = container(spec, "sidecar")["resources"]
+    # 10Gi of models + 1Gi of /tmp; the limit adds 512Mi for logs
+    assert sidecar["requests"]["ephemeral-storage"] == "11264Mi"
+    assert sidecar["limits"]["ephemeral-storage"] == "11776Mi"
+    server = container(spec, "tensorflow-serving")["resources"]
+    assert server["requests"]["ephemeral-storage"] == "256Mi" and server["limits"]["ephemeral-storage"] == "1Gi"
+    small = deployment_spec(render_scenario("01-minimal", sets=("modelVolume.sizeLimit=2G", "tmpVolume.sizeLimit=512Mi")))
+    assert container(small, "sidecar")["resources"]["requests"]["ephemeral-storage"] == f"{2 * 10**9 // 2**20 + 512}Mi"
+    in_memory = deployment_spec(render_scenario("01-minimal", sets=("modelVolume.medium=Memory",)))
+    assert container(in_memory, "sidecar")["resources"]["requests"]["ephemeral-storage"] == "1024Mi"
+    for where, pod in pod_specs(render_scenario("06-full")):
+        if where.startswith(("Job/", "CronJob/")):
+            assert container(pod, "train")["resources"]["requests"]["ephemeral-storage"] == "10240Mi", where
+
+
+def test_runtime_class_name():
+    assert "runtimeClassName" not in deployment_spec(render_scenario("03-gpu"))
+    objs = render_scenario("06-full", sets=("runtimeClassName=nvidia", "training.runtimeClassName=nvidia"))
+    for where, spec in pod_specs(objs):
+        if where.startswith(("Deployment/plantserve", "Job/", "CronJob/")) and not where.endswith("minio"):
+            assert spec["runtimeClassName"] == "nvidia", where

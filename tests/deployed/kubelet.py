@@ -56,6 +56,8 @@ class Cluster:
     outside the pod (``host:port`` -> ``127.0.0.1:port``), and env the platform injects."""
 
     secrets: dict[str, dict[str, bytes]] = dataclasses.field(default_factory=dict)
+    #: ConfigMaps every namespace has (kube-root-ca.crt).
+    config_maps: dict[str, dict[str, bytes]] = dataclasses.field(default_factory=dict)
     hosts: dict[str, str] = dataclasses.field(default_factory=dict)
     env: dict[str, str] = dataclasses.field(default_factory=dict)
 
@@ -107,7 +109,7 @@ class Pod:
         self.running: dict[str, Running] = {}
         self._stop = threading.Event()
         self._sampler = threading.Thread(target=self._sample, name="rss", daemon=True)
-        self.volumes = materialise(root, self.spec.get("volumes", []), rendering.config_map_data,
+        self.volumes = materialise(root, self.spec.get("volumes", []), self._config_map,
                                    self._secret, self.name, self.namespace)
 
     # ----- objects the pod refers to --------------------------------------------------------------
@@ -119,6 +121,11 @@ class Pod:
             if c["name"] == name:
                 return c
         raise AssertionError(f"no container {name}")
+
+    def _config_map(self, name: str) -> dict[str, bytes]:
+        if name in self.cluster.config_maps and not self.rendering.find("ConfigMap", name):
+            return self.cluster.config_maps[name]
+        return self.rendering.config_map_data(name)
 
     def _secret(self, name: str) -> dict[str, bytes]:
         data = self.rendering.secret_data(name)
@@ -216,11 +223,10 @@ class Pod:
                 if "startupProbe" in c:
                     self.wait_probe(c["name"], "startupProbe")
                 continue
-            try:
-                code = running.popen.wait(init_timeout_seconds)
-            except subprocess.TimeoutExpired as exc:
+            code = _reap(running, init_timeout_seconds)
+            if code is None:
                 raise ContainerFailed(f"init container {c['name']} did not finish in {init_timeout_seconds}s:\n"
-                                      f"{running.output()}") from exc
+                                      f"{running.output()}")
             if code != 0:
                 raise ContainerFailed(f"init container {c['name']} exited {code}:\n{running.output()}")
         for c in self.spec.get("containers", []):
@@ -243,11 +249,9 @@ class Pod:
                 except ProcessLookupError:
                     continue
         for r in self.running.values():
-            try:
-                r.popen.wait(30)
-            except subprocess.TimeoutExpired:
+            if _reap(r, 30) is None:
                 os.killpg(r.popen.pid, signal.SIGKILL)
-                r.popen.wait(10)
+                _reap(r, 10)
 
     # ----- probes -----------------------------------------------------------------------------------
     def probe_once(self, container: str, kind: str) -> tuple[bool, str]:
@@ -325,6 +329,23 @@ class Pod:
             limit = c.get("resources", {}).get("limits", {}).get("memory")
             out[c["name"]] = parse_quantity(limit) if limit is not None else None
         return out
+
+
+def _reap(r: Running, timeout_seconds: float) -> int | None:
+    """Wait for the container's main process; its peak RSS (ru_maxrss) joins the sampled peak.
+    None when it is still running at the deadline."""
+    if r.popen.returncode is not None:
+        return r.popen.returncode
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        pid, status, usage = os.wait4(r.popen.pid, os.WNOHANG)
+        if pid:
+            r.popen.returncode = os.waitstatus_to_exitcode(status)
+            r.peak_rss = max(r.peak_rss, usage.ru_maxrss * 1024)
+            return r.popen.returncode
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.05)
 
 
 def _group_rss(pgid: int) -> int:

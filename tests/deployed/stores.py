@@ -129,6 +129,7 @@ def build_cluster(pod_spec: dict, rendering, moto_endpoint: str, root: Path, ser
         cluster.env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
     cluster.env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     cluster.secrets.update(_existing_secrets(pod_spec, rendering, server_tls))
+    cluster.config_maps["kube-root-ca.crt"] = {"ca.crt": make_ca("kubernetes")[0].cert}
     return cluster, StoreSite(uri, bucket, prefix.strip("/"), s3, fronts)
 
 
@@ -137,6 +138,7 @@ def _existing_secrets(pod_spec: dict, rendering, server_tls: TlsSecret | None) -
     credentials, a mounted TLS Secret gets the throwaway PKI."""
     wanted: dict[str, set[str]] = {}
     mounted: set[str] = set()
+    credential_files: dict[str, str] = {}  # Secret -> key of an AWS shared-credentials file
     for c in [*pod_spec.get("initContainers", []), *pod_spec.get("containers", [])]:
         for e in c.get("env", []):
             ref = e.get("valueFrom", {}).get("secretKeyRef")
@@ -144,6 +146,10 @@ def _existing_secrets(pod_spec: dict, rendering, server_tls: TlsSecret | None) -
                 wanted.setdefault(ref["name"], set()).add(ref["key"])
     for v in pod_spec.get("volumes", []):
         if "secret" in v:
+            items = v["secret"].get("items") or []
+            if any(i["path"] == "credentials" for i in items):
+                credential_files[v["secret"]["secretName"]] = items[0]["key"]
+                continue
             mounted.add(v["secret"]["secretName"])
         for source in v.get("projected", {}).get("sources", []):
             if "secret" in source:
@@ -152,6 +158,9 @@ def _existing_secrets(pod_spec: dict, rendering, server_tls: TlsSecret | None) -
     for name, keys in wanted.items():
         if rendering.secret_data(name) is None:
             out[name] = {k: b"testing" for k in keys}
+    for name, key in credential_files.items():
+        if rendering.secret_data(name) is None:
+            out[name] = {key: b"[default]\naws_access_key_id = testing\naws_secret_access_key = testing\n"}
     for name in mounted:
         if rendering.secret_data(name) is None:
             if server_tls is None:

@@ -26,10 +26,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _reporter(settings: Settings):
+    """Kubernetes Events and the pod annotation with --kubernetes. A missing client library is the image's
+    fault and stops the sidecar (SettingsError); a missing in-cluster config only turns reporting off."""
     from .k8s import KubeReporter, NullReporter
 
     if not settings.kubernetes:
         return NullReporter()
+    try:
+        import kubernetes  # noqa: F401 - checked here so that the image's omission fails loudly
+    except ImportError as exc:
+        raise SettingsError("--kubernetes needs the `kubernetes` package, which this installation lacks: "
+                            "install plantserve with the `sidecar` extra (or turn --kubernetes off)") from exc
     pod, namespace = os.environ.get("POD_NAME"), os.environ.get("POD_NAMESPACE")
     if not pod or not namespace:
         log.warning("--kubernetes is on but POD_NAME/POD_NAMESPACE are not set (use the downward API): "
@@ -105,9 +112,14 @@ def run(args: argparse.Namespace) -> int:
         return 2
     registry = CollectorRegistry()
     metrics = SidecarMetrics(registry)
+    try:
+        reporter = _reporter(settings)
+    except SettingsError as exc:
+        log.error("%s", exc)
+        return 2
     client = ServerClient(settings.server_grpc, settings.rpc_timeout_seconds, credentials,
                           settings.server_tls_server_name)
-    agent = Agent(settings, store, client, metrics, _reporter(settings))
+    agent = Agent(settings, store, client, metrics, reporter)
     try:
         http = serve_http(settings.http_host, settings.http_port,
                           handler_for(agent.status, lambda: agent.started, lambda: agent.ready,

@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[full,test]'
 	@touch $(STAMP)
 
-# External binaries (helm, kubectl, prometheus, promtool, wrk) into .tools/bin.
+# External tools (helm, kubectl, prometheus, promtool, wrk, checkov) into .tools/bin.
 tools: $(STAMP)
 	@bash scripts/install-tools.sh
 

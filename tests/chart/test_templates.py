@@ -176,7 +176,7 @@ def test_pdb_topology_and_hpa():
 
 
 def test_network_policy_limits_ports_and_sources():
-    np = one(render_scenario("03-gpu"), "NetworkPolicy")
+    np = one(render_scenario("03-gpu"), "NetworkPolicy", "plantserve")
     assert np["spec"]["policyTypes"] == ["Ingress", "Egress"]
     serving, metrics = np["spec"]["ingress"]
     # numbers, never names: the sidecar's port is on an init container (kubernetes/kubernetes#127958)
@@ -184,10 +184,10 @@ def test_network_policy_limits_ports_and_sources():
     assert serving["from"] == [{"podSelector": {}}]
     assert {p["port"] for p in metrics["ports"]} == {8501, 8502}
     assert metrics["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]
-    assert one(render_scenario("01-minimal"), "NetworkPolicy"), "on by default"
+    assert one(render_scenario("01-minimal"), "NetworkPolicy", "plantserve"), "on by default"
     assert not find(render_scenario("01-minimal", sets=("networkPolicy.enabled=false",)), "NetworkPolicy")
     custom = one(render_scenario("03-gpu", sets=(
-        "networkPolicy.allowedClients[0].namespaceSelector.matchLabels.plant=line-3",)), "NetworkPolicy")
+        "networkPolicy.allowedClients[0].namespaceSelector.matchLabels.plant=line-3",)), "NetworkPolicy", "plantserve")
     peers = custom["spec"]["ingress"][0]["from"]
     assert {"namespaceSelector": {"matchLabels": {"plant": "line-3"}}} in peers
     test_pod = one(render_scenario("03-gpu"), "Pod")["metadata"]["labels"]
@@ -201,13 +201,13 @@ def _egress_ports(policy: dict) -> set[tuple[int, str]]:
 
 
 def test_network_policy_egress_is_dns_store_and_api_server_only():
-    minimal = one(render_scenario("01-minimal"), "NetworkPolicy")
+    minimal = one(render_scenario("01-minimal"), "NetworkPolicy", "plantserve")
     assert _egress_ports(minimal) == {(53, "UDP"), (53, "TCP"), (443, "TCP")}
     # the S3 endpoint's own port is opened; the API server only with sidecar.kubernetes
     plant = one(render_scenario("05-s3-existing-secret"), "NetworkPolicy", "plantserve")
     assert _egress_ports(plant) == {(53, "UDP"), (53, "TCP"), (443, "TCP"), (9000, "TCP"), (6443, "TCP")}
     narrowed = one(render_scenario("01-minimal", sets=("networkPolicy.storeEgress.peers[0].ipBlock.cidr=10.9.0.0/16",)),
-                   "NetworkPolicy")
+                   "NetworkPolicy", "plantserve")
     store_rule = next(r for r in narrowed["spec"]["egress"] if {"port": 443, "protocol": "TCP"} in r["ports"])
     assert store_rule["to"] == [{"ipBlock": {"cidr": "10.9.0.0/16"}}]
 

@@ -123,8 +123,6 @@ def test_network_policies_cover_every_workload(deployment: Deployment) -> None:
     assert policies, "NetworkPolicy is on by default"
     for where, template in _pods(r):
         labels = template["metadata"].get("labels", {})
-        if labels.get("app.kubernetes.io/component") == "test":
-            continue  # the `helm test` pod lives for one request and is allowed in by the serving policy
         covering = [p for p in policies if _selects(p["spec"]["podSelector"].get("matchLabels", {}), labels)]
         assert covering, f"{where} is not selected by any NetworkPolicy"
         types = {t for p in covering for t in p["spec"]["policyTypes"]}

@@ -37,12 +37,14 @@ _PIP = re.compile(r"pip install --upgrade (pip==[\w.]+)")
 @dataclasses.dataclass(frozen=True)
 class Image:
     """How to run a container of this image here: ``entrypoint`` unless the pod gives ``command``;
-    ``commands`` maps a command name the pod may use to a local executable."""
+    ``commands`` maps a command name the pod may use to a local executable. ``env`` is the image's own
+    (container paths, mapped like the pod's); ``local_env`` is how the stand-in runs here (never mapped)."""
 
     name: str
     entrypoint: tuple[str, ...]
     commands: dict[str, tuple[str, ...]]
     env: dict[str, str]
+    local_env: dict[str, str]
     workdir: str
 
     def argv(self, command: list[str] | None, args: list[str]) -> list[str]:
@@ -109,14 +111,13 @@ def image_for(image: str, sidecar: Path) -> Image:
     repository = image.split("@", 1)[0].rsplit(":", 1)[0] if "/" in image else image
     if repository.endswith("/plantserve"):
         env = image_env(PLANTSERVE_DOCKERFILE)
-        env["PATH"] = f"{sidecar / 'bin'}:/usr/local/bin:/usr/bin:/bin"
+        env.pop("PATH", None)
         python = str(sidecar / "bin" / "python3")
         return Image(image, (str(sidecar / "bin" / "plantserve"),),
                      {"python3": (python,), "python": (python,), "plantserve": (str(sidecar / "bin" / "plantserve"),)},
-                     env, "/tmp")
+                     env, {"PATH": f"{sidecar / 'bin'}:/usr/local/bin:/usr/bin:/bin"}, "/tmp")
     if repository == "tensorflow/serving":
         serve = (sys.executable, "-m", "serving.cli", "serve")
-        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "PYTHONPATH": str(REPO), "MODEL_BASE_PATH": "/models",
-               "MODEL_NAME": "model"}
-        return Image(image, serve, {"tensorflow_model_server": serve}, env, "/")
+        return Image(image, serve, {"tensorflow_model_server": serve}, {"MODEL_BASE_PATH": "/models", "MODEL_NAME": "model"},
+                     {"PATH": "/usr/local/bin:/usr/bin:/bin", "PYTHONPATH": str(REPO)}, "/")
     raise AssertionError(f"no local stand-in for image {image}")

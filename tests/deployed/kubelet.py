@@ -195,10 +195,10 @@ class Pod:
         image = image_for(c["image"], self.sidecar_venv)
         paths = mounts_of(c, self.volumes, self.root / "rootfs" / c["name"])
         env = self._env(c, image.env)
-        expand = lambda s: _VAR_REF.sub(lambda m: env.get(m.group(1), m.group(0)), str(s))  # noqa: E731
+        expand = lambda s: self._map(_VAR_REF.sub(lambda m: env.get(m.group(1), m.group(0)), str(s)), paths)  # noqa: E731
         argv = image.argv([expand(a) for a in c.get("command", [])] or None, [expand(a) for a in c.get("args", [])])
-        argv = [self._map(a, paths) for a in argv]
         env = {k: self._map(v, paths) for k, v in env.items()}
+        env.update(image.local_env)
         env.update(self.cluster.env)
         env.update(LOOPBACK_ENV)
         workdir = c.get("workingDir", image.workdir)
@@ -289,7 +289,7 @@ class Pod:
             if "exec" in probe:
                 r = self.running[container]
                 image = image_for(c["image"], self.sidecar_venv)
-                argv = [self._map(a, r.paths) for a in image.argv(probe["exec"]["command"], [])]
+                argv = image.argv([self._map(a, r.paths) for a in probe["exec"]["command"]], [])
                 done = subprocess.run(argv, env=r.env, capture_output=True, timeout=timeout)
                 return done.returncode == 0, f"exit {done.returncode}"
         except (OSError, http.client.HTTPException) as exc:
@@ -297,13 +297,17 @@ class Pod:
         raise AssertionError(f"{container}: unsupported probe {probe}")
 
     def wait_probe(self, container: str, kind: str, limit_seconds: float | None = None) -> float:
-        """Poll until the probe passes; fail after the rendered bound (initialDelaySeconds +
-        periodSeconds x failureThreshold) or ``limit_seconds``. Returns the seconds it took."""
+        """Poll until the probe passes; fail after ``limit_seconds``, and for start-up and liveness probes
+        after their rendered bound (initialDelaySeconds + periodSeconds x failureThreshold: then the
+        kubelet restarts the container). A readiness probe that keeps failing restarts nothing, so only
+        ``limit_seconds`` bounds it. Returns the seconds it took."""
         probe = self.container(container)[kind]
-        bound = (probe.get("initialDelaySeconds", 0)
-                 + probe.get("periodSeconds", 10) * probe.get("failureThreshold", 3))
+        bound = float("inf")
+        if kind != "readinessProbe":
+            bound = probe.get("initialDelaySeconds", 0) + probe.get("periodSeconds", 10) * probe.get("failureThreshold", 3)
         if limit_seconds is not None:
             bound = min(bound, limit_seconds)
+        assert bound < float("inf"), "a readiness wait needs limit_seconds"
         started = time.monotonic()
         last = "not run"
         while time.monotonic() - started < bound:
@@ -332,24 +336,33 @@ class Pod:
 
 
 def _reap(r: Running, timeout_seconds: float) -> int | None:
-    """Wait for the container's main process; its peak RSS (ru_maxrss) joins the sampled peak.
-    None when it is still running at the deadline."""
-    if r.popen.returncode is not None:
-        return r.popen.returncode
+    """Wait for the container's main process, sampling its peak RSS every 5 ms meanwhile (a short-lived
+    init container would slip between the background sampler's reads). None when it still runs at the
+    deadline. (``wait4``'s ru_maxrss cannot be used: Linux counts the forking test process's RSS in it.)"""
     deadline = time.monotonic() + timeout_seconds
     while True:
-        pid, status, usage = os.wait4(r.popen.pid, os.WNOHANG)
-        if pid:
-            r.popen.returncode = os.waitstatus_to_exitcode(status)
-            r.peak_rss = max(r.peak_rss, usage.ru_maxrss * 1024)
-            return r.popen.returncode
+        r.peak_rss = max(r.peak_rss, _hwm(r.popen.pid))
+        code = r.popen.poll()
+        if code is not None:
+            return code
         if time.monotonic() >= deadline:
             return None
-        time.sleep(0.05)
+        time.sleep(0.005)
+
+
+def _hwm(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def _group_rss(pgid: int) -> int:
-    """Resident bytes of every process in the process group (a container's processes)."""
+    """Peak resident bytes (VmHWM) of every process in the process group (a container's processes)."""
     total = 0
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -359,10 +372,7 @@ def _group_rss(pgid: int) -> int:
                 fields = fh.read().rsplit(")", 1)[1].split()
             if int(fields[2]) != pgid:  # field 5 of stat: pgrp
                 continue
-            with open(f"/proc/{entry}/status") as fh:
-                for line in fh:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1]) * 1024
         except (OSError, IndexError, ValueError):
             continue
+        total += _hwm(int(entry))
     return total

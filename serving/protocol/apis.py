@@ -63,12 +63,14 @@ APIS = ProtoFile("plantserve/protocol/tensorflow_serving_apis.proto", "tensorflo
     Message("GetModelMetadataResponse", model_spec=(1, _SPEC),
             metadata=(2, "map<string, google.protobuf.Any>")),
     # status.proto, get_model_status.proto
-    Message("StatusProto", error_code=(1, "tensorflow.error.Code"), error_message=(2, "string")),
+    Message("StatusProto", error_code=(1, "tensorflow.error.Code", "error_code"),
+            error_message=(2, "string", "error_message")),
     Message("GetModelStatusRequest", model_spec=(1, _SPEC)),
     Message("ModelVersionStatus", version=(1, "int64"), state=(2, _S + "ModelVersionStatus.State"),
             status=(3, _S + "StatusProto")),
     Enum("ModelVersionStatus.State", MODEL_STATES),
-    Message("GetModelStatusResponse", model_version_status=(1, "repeated tensorflow.serving.ModelVersionStatus")),
+    Message("GetModelStatusResponse",
+            model_version_status=(1, "repeated tensorflow.serving.ModelVersionStatus", "model_version_status")),
     # model_management.proto
     Message("ReloadConfigRequest", config=(1, _S + "ModelServerConfig"), metric_names=(2, "repeated string")),
     Message("ReloadConfigResponse", status=(1, _S + "StatusProto"), metric=(2, "repeated tensorflow.serving.Metric")),

@@ -1,7 +1,8 @@
 """Protobuf messages declared by their facts (full names, field names, numbers, types) and built
 in a private ``DescriptorPool``: no protoc, no generated code, no ``.proto`` files.
 
-A field is ``name=(number, "type")``. The type is a scalar (``"int64"``, ``"bytes"``...), the full
+A field is ``name=(number, "type")``, or ``name=(number, "type", "jsonName")`` when the .proto
+sets a ``json_name`` of its own. The type is a scalar (``"int64"``, ``"bytes"``...), the full
 name of a message or enum declared anywhere in the same build (``"tensorflow.TensorProto"``), or
 a message of protobuf's own well-known types (``"google.protobuf.Any"``), prefixed with
 ``repeated`` or ``optional`` (proto3 explicit presence), or ``"map<key, value>"``. Names with a
@@ -49,11 +50,11 @@ class Message:
     """``Message("ModelSpec", name=(1, "string"), ..., oneofs={"version_choice": ("version", ...)})``."""
 
     name: str
-    fields: dict[str, tuple[int, str]]
+    fields: dict[str, tuple[int, str] | tuple[int, str, str]]
     oneofs: Mapping[str, tuple[str, ...]]
 
     def __init__(self, name: str, /, *, oneofs: Mapping[str, tuple[str, ...]] | None = None,
-                 **fields: tuple[int, str]) -> None:
+                 **fields: tuple[int, str] | tuple[int, str, str]) -> None:
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "fields", dict(fields))
         object.__setattr__(self, "oneofs", dict(oneofs or {}))
@@ -154,8 +155,10 @@ class _Builder:
             msg.oneof_decl.add(name=oneof)
         indexes = {oneof: i for i, oneof in enumerate(decl.oneofs)}
         optional: list[str] = []
-        for name, (number, spec) in decl.fields.items():
+        for name, (number, spec, *json_name) in decl.fields.items():
             field = self._field(msg, full, name, number, spec, deps, f.name)
+            if json_name:
+                field.json_name = json_name[0]
             if name in oneof_of:
                 field.oneof_index = indexes[oneof_of.pop(name)]
             elif field.proto3_optional:

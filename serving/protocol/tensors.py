@@ -196,6 +196,7 @@ def to_tensor_proto(value: Any, dtype: Any = None, *, content: bool = True, prot
                           f"{', '.join(supported)}, or bytes/str") from None
     proto = messages.TensorProto() if proto is None else proto
     proto.dtype = enum
+    proto.tensor_shape.SetInParent()  # present even for a scalar, as TensorFlow writes it
     dims = proto.tensor_shape.dim
     for size in array.shape:
         dims.add(size=size)

@@ -46,6 +46,8 @@ class Pod:
     sidecar: Proc | None = None
     server: Proc | None = None
     restarts: int = 0
+    #: how the sidecar is started: ``plantserve`` (or a wrapper taking the same arguments)
+    sidecar_launcher: list[str] = dataclasses.field(default_factory=lambda: list(PLANTSERVE))
 
     @property
     def base(self) -> Path:
@@ -58,7 +60,7 @@ class Pod:
     # -- processes -------------------------------------------------------------------
     def start_sidecar(self) -> None:
         self.restarts += 1
-        args = [*PLANTSERVE, "sidecar", "--store", self.store, "--models", self.models,
+        args = [*self.sidecar_launcher, "sidecar", "--store", self.store, "--models", self.models,
                 "--model-base-path", str(self.base), "--server-grpc", f"127.0.0.1:{self.grpc_port}",
                 "--server-rest", f"http://127.0.0.1:{self.rest_port}", "--http-port", str(self.http_port),
                 "--http-host", "127.0.0.1", *self.sidecar_args]

@@ -62,5 +62,5 @@ def test_rollout_and_rollback_with_tensorflow_unimportable(pod) -> None:
     assert steady.mpg[2] == [2 * x for x in steady.mpg[1]]
 
     assert p.sidecar.stop() == 0
-    report = json.loads(p.sidecar.output().strip().splitlines()[-1])
+    report = json.loads(p.sidecar.log_path.read_text().strip().splitlines()[-1])
     assert report == {"loaded": [], "attempts": []}

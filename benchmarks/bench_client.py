@@ -99,8 +99,8 @@ def bench_codec() -> None:
     import tensorflow as tf
     from tensorflow_serving.apis import predict_pb2
 
-    from serving.client import protos
-    from serving.client.tensors import to_ndarray, to_tensor_proto
+    from serving.protocol import messages
+    from serving.protocol.tensors import to_ndarray, to_tensor_proto
 
     rng = np.random.default_rng(0)
     cases = {
@@ -125,12 +125,12 @@ def bench_codec() -> None:
             return {k: tf.make_ndarray(v) for k, v in resp.outputs.items()}
 
         def ours():
-            req = protos.PredictRequest()
+            req = messages.PredictRequest()
             req.model_spec.name, req.model_spec.version_label = "m", "stable"
             for key, value in inputs.items():
                 to_tensor_proto(value, proto=req.inputs[key])
             req.SerializeToString()
-            resp = protos.PredictResponse.FromString(response_bytes)
+            resp = messages.PredictResponse.FromString(response_bytes)
             return {k: to_ndarray(v) for k, v in resp.outputs.items()}
 
         np.testing.assert_array_equal(ours()[out_name], theirs()[out_name])
@@ -174,8 +174,9 @@ def bench_round_robin() -> None:
     import grpc
 
     from serving.bench.payload import PREDICT_PATH, build_payload
-    from serving.client import PredictClient, protos
+    from serving.client import PredictClient
     from serving.client.settings import ModelRef
+    from serving.protocol.messages import PredictResponse
     from tests.client.servers import start_serve
 
     store, version = bench_store()
@@ -193,7 +194,7 @@ def bench_round_robin() -> None:
                 ours = _spread(lambda: client.predict("fuel", row), rest_ports)
             request = build_payload(target, ModelRef("fuel", label="stable"), row).grpc_request
             with grpc.insecure_channel(target) as channel:
-                plain_call = channel.unary_unary(PREDICT_PATH, response_deserializer=protos.PredictResponse.FromString)
+                plain_call = channel.unary_unary(PREDICT_PATH, response_deserializer=PredictResponse.FromString)
                 plain = _spread(lambda: plain_call(request, timeout=30), rest_ports)
         finally:
             for server in servers:

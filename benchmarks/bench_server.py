@@ -165,20 +165,20 @@ def _inproc_caller(store: Path, batch: int):
 
 def _grpc_caller(port: int, batch: int):
     import grpc
-    from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
-    from serving.server.tensors import from_proto, to_proto
+    from serving.protocol import messages, services
+    from serving.protocol.tensors import to_ndarray, to_tensor_proto
 
     def make():
-        stub = prediction_service_pb2_grpc.PredictionServiceStub(grpc.insecure_channel(f"127.0.0.1:{port}"))
+        stub = services.PredictionServiceStub(grpc.insecure_channel(f"127.0.0.1:{port}"))
 
         def call():
-            request = predict_pb2.PredictRequest()
+            request = messages.PredictRequest()
             request.model_spec.name = "fuel"
             for n in FEATURES:
-                request.inputs[n].CopyFrom(to_proto(np.full(batch, ROW[n], np.float32)))
+                to_tensor_proto(np.full(batch, ROW[n], np.float32), content=False, proto=request.inputs[n])
             response = stub.Predict(request, timeout=30)
-            return from_proto(response.outputs["mpg"]) if response.outputs else None
+            return to_ndarray(response.outputs["mpg"]) if response.outputs else None
         return call
     return make
 

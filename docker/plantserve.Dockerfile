@@ -15,7 +15,7 @@ COPY pyproject.toml README.md ./
 COPY serving ./serving
 COPY training ./training
 RUN /opt/plantserve/bin/pip install --upgrade pip==25.2 \
- && /opt/plantserve/bin/pip install '.[full]' \
+ && /opt/plantserve/bin/pip install '.[sidecar]' \
  && /opt/plantserve/bin/plantserve --help >/dev/null
 
 FROM python:3.11.13-slim-bookworm

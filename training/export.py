@@ -54,8 +54,9 @@ def _set_method_names(export_dir: Path, method_names: dict[str, str]) -> None:
 
 def describe_signatures(export_dir: Path) -> dict[str, Any]:
     """Signature name -> method name, inputs and outputs with TF Serving's dtype names and shapes."""
-    from tensorflow.core.framework import types_pb2
-    from tensorflow.core.protobuf import saved_model_pb2
+    from tensorflow.core.protobuf import saved_model_pb2  # TensorFlow's own MetaGraphDef
+
+    from serving.protocol.dtypes import dtype_name
 
     saved = saved_model_pb2.SavedModel.FromString((export_dir / "saved_model.pb").read_bytes())
     described = {}
@@ -64,7 +65,7 @@ def describe_signatures(export_dir: Path) -> dict[str, Any]:
             continue
 
         def tensors(infos) -> dict[str, Any]:
-            return {k: {"dtype": types_pb2.DataType.Name(v.dtype),
+            return {k: {"dtype": dtype_name(v.dtype),
                         "shape": None if v.tensor_shape.unknown_rank else [d.size for d in v.tensor_shape.dim]}
                     for k, v in sorted(infos.items())}
 
@@ -75,7 +76,9 @@ def describe_signatures(export_dir: Path) -> dict[str, Any]:
 
 def _write_warmup(path: Path, model_name: str, task: Task, x_rows: np.ndarray) -> int:
     import tensorflow as tf
-    from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
+
+    from serving.protocol import messages
+    from serving.protocol.tensors import to_tensor_proto
 
     path.parent.mkdir(parents=True, exist_ok=True)
     count = 0
@@ -86,12 +89,11 @@ def _write_warmup(path: Path, model_name: str, task: Task, x_rows: np.ndarray) -
                 rows = x_rows[start:start + size]
                 if len(rows) < size:
                     rows = np.resize(rows, (size, *rows.shape[1:])).astype(x_rows.dtype)
-                request = predict_pb2.PredictRequest(
-                    model_spec=model_pb2.ModelSpec(name=model_name, signature_name="serving_default"))
+                request = messages.PredictRequest(
+                    model_spec=messages.ModelSpec(name=model_name, signature_name="serving_default"))
                 for key, value in task.request(rows).items():
-                    request.inputs[key].CopyFrom(tf.make_tensor_proto(value))
-                log_record = prediction_log_pb2.PredictionLog(
-                    predict_log=prediction_log_pb2.PredictLog(request=request))
+                    to_tensor_proto(value, proto=request.inputs[key])
+                log_record = messages.PredictionLog(predict_log=messages.PredictLog(request=request))
                 writer.write(log_record.SerializeToString())
                 count += 1
     return count
@@ -100,9 +102,10 @@ def _write_warmup(path: Path, model_name: str, task: Task, x_rows: np.ndarray) -
 def read_warmup(path: Path) -> list[Any]:
     """Parse a warmup file into PredictionLog messages (raises on a corrupt file)."""
     import tensorflow as tf
-    from tensorflow_serving.apis import prediction_log_pb2
 
-    return [prediction_log_pb2.PredictionLog.FromString(raw.numpy()) for raw in tf.data.TFRecordDataset(str(path))]
+    from serving.protocol.messages import PredictionLog
+
+    return [PredictionLog.FromString(raw.numpy()) for raw in tf.data.TFRecordDataset(str(path))]
 
 
 def load_predict_fn(export_dir: Path, signature: str = "serving_default") -> PredictFn:

@@ -151,7 +151,7 @@ def train_and_publish(settings: TrainSettings, out: TextIO = sys.stdout) -> RunR
 
 
 def _tensor(proto) -> np.ndarray:
-    import tensorflow as tf
+    from serving.protocol.tensors import to_ndarray
 
-    return tf.make_ndarray(proto)
+    return to_ndarray(proto)
 

@@ -15,13 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from serving.client import protos
 from serving.client.files import read_json
 from serving.client.grpc_client import fill_model_spec
 from serving.client.results import Signature
 from serving.client.rest_client import json_value, model_path
 from serving.client.settings import ModelRef
-from serving.client.tensors import to_tensor_proto
+from serving.protocol import messages
+from serving.protocol.tensors import to_tensor_proto
 
 __all__ = ["Payload", "synthesize", "build_payload", "load_inputs", "PREDICT_PATH"]
 
@@ -52,7 +52,7 @@ def synthesize(sig: Signature, batch: int, seed: int = 0) -> dict[str, np.ndarra
 
 
 def build_payload(target: str, ref: ModelRef, inputs: dict[str, np.ndarray]) -> Payload:
-    request = protos.PredictRequest()
+    request = messages.PredictRequest()
     fill_model_spec(request.model_spec, ref)
     for name, array in inputs.items():
         to_tensor_proto(array, proto=request.inputs[name])

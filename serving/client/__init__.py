@@ -15,7 +15,7 @@ from serving.client.grpc_client import PredictClient
 from serving.client.rest_client import RestClient
 from serving.client.results import ModelMetadata, Prediction, Signature, TensorSpec, VersionStatus
 from serving.client.settings import DEFAULT_LABEL, LATEST, ClientSettings, ModelRef
-from serving.client.tensors import to_ndarray, to_tensor_proto
+from serving.protocol.tensors import to_ndarray, to_tensor_proto
 
 __all__ = [
     "PredictClient", "RestClient", "ClientSettings", "ModelRef", "DEFAULT_LABEL", "LATEST",

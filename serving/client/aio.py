@@ -14,13 +14,13 @@ from typing import Any, Mapping
 
 import grpc
 
-from serving.client import protos
 from serving.client.channel import channel_options, credentials
 from serving.client.errors import error_for_code
 from serving.client.grpc_client import METHODS, fill_model_spec, predict_request, prediction_from
 from serving.client.inputs import named_inputs
 from serving.client.results import ModelMetadata, Prediction, VersionStatus
 from serving.client.settings import ClientSettings
+from serving.protocol import messages
 
 __all__ = ["AsyncPredictClient"]
 
@@ -53,14 +53,14 @@ class AsyncPredictClient:
 
     async def metadata(self, model: str, *, version: int | None = None, label: str | None = None,
                        timeout: float | None = None) -> ModelMetadata:
-        request = protos.GetModelMetadataRequest(metadata_field=["signature_def"])
+        request = messages.GetModelMetadataRequest(metadata_field=["signature_def"])
         fill_model_spec(request.model_spec, self.settings.model_ref(model, version=version, label=label),
                         signature=False)
         return ModelMetadata.from_proto(await self._call(_PS + "GetModelMetadata", request, timeout))
 
     async def status(self, model: str, *, version: int | None = None,
                      timeout: float | None = None) -> list[VersionStatus]:
-        request = protos.GetModelStatusRequest()
+        request = messages.GetModelStatusRequest()
         request.model_spec.name = model
         if version is not None:
             request.model_spec.version.value = version

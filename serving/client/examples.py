@@ -1,4 +1,4 @@
-"""``tf.Example`` encoding for classify and regress, for gRPC (protos) and REST (JSON).
+"""``tf.Example`` encoding for classify and regress, for gRPC (messages) and REST (JSON).
 
 Features are given column-wise, one array per feature with the batch on axis 0, or row-wise
 as a list of dicts. Floats become ``float_list``, integers ``int64_list``, bytes and str
@@ -19,8 +19,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from serving.client import protos
 from serving.client.errors import InvalidInput
+from serving.protocol import messages
 
 __all__ = ["feature_rows", "to_example", "to_input", "to_json_example"]
 
@@ -56,7 +56,7 @@ def _kind(values: np.ndarray) -> str:
 
 def to_example(row: Mapping[str, np.ndarray]) -> Any:
     """One row of features as a ``tensorflow.Example`` message."""
-    example = protos.Example()
+    example = messages.Example()
     fmap = example.features.feature
     for name, values in row.items():
         kind = _kind(values)

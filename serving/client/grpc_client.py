@@ -15,14 +15,14 @@ from typing import Any, Callable
 import grpc
 import numpy as np
 
-from serving.client import protos
 from serving.client.channel import open_channel
-from serving.client.errors import error_for_code
+from serving.client.errors import InvalidInput, error_for_code
 from serving.client.examples import Features, to_input
 from serving.client.inputs import Inputs, named_inputs, sole_input_name
 from serving.client.results import ModelMetadata, Prediction, VersionStatus
 from serving.client.settings import ClientSettings, ModelRef
-from serving.client.tensors import to_ndarray, to_tensor_proto
+from serving.protocol import messages
+from serving.protocol.tensors import TensorError, to_ndarray, to_tensor_proto
 
 __all__ = ["PredictClient", "METHODS", "fill_model_spec", "predict_request"]
 
@@ -31,12 +31,12 @@ log = logging.getLogger(__name__)
 _PS = "/tensorflow.serving.PredictionService/"
 #: method path -> (request class, response class)
 METHODS: dict[str, tuple[type, type]] = {
-    _PS + "Predict": (protos.PredictRequest, protos.PredictResponse),
-    _PS + "Classify": (protos.ClassificationRequest, protos.ClassificationResponse),
-    _PS + "Regress": (protos.RegressionRequest, protos.RegressionResponse),
-    _PS + "GetModelMetadata": (protos.GetModelMetadataRequest, protos.GetModelMetadataResponse),
-    "/tensorflow.serving.ModelService/GetModelStatus": (protos.GetModelStatusRequest,
-                                                        protos.GetModelStatusResponse),
+    _PS + "Predict": (messages.PredictRequest, messages.PredictResponse),
+    _PS + "Classify": (messages.ClassificationRequest, messages.ClassificationResponse),
+    _PS + "Regress": (messages.RegressionRequest, messages.RegressionResponse),
+    _PS + "GetModelMetadata": (messages.GetModelMetadataRequest, messages.GetModelMetadataResponse),
+    "/tensorflow.serving.ModelService/GetModelStatus": (messages.GetModelStatusRequest,
+                                                        messages.GetModelStatusResponse),
 }
 
 
@@ -53,15 +53,21 @@ def fill_model_spec(spec: Any, ref: ModelRef, *, signature: bool = True) -> None
 
 def prediction_from(response: Any) -> Prediction:
     answered = response.model_spec.version.value if response.model_spec.HasField("version") else None
-    return Prediction({name: to_ndarray(tensor) for name, tensor in response.outputs.items()}, answered)
+    try:
+        return Prediction({name: to_ndarray(tensor) for name, tensor in response.outputs.items()}, answered)
+    except TensorError as exc:
+        raise InvalidInput(f"the server answered a tensor that cannot be decoded: {exc}") from exc
 
 
 def predict_request(ref: ModelRef, named: dict[str, np.ndarray], output_filter: list[str] | None = None) -> Any:
     """The PredictRequest for named arrays (tensor_content encoding)."""
-    request = protos.PredictRequest()
+    request = messages.PredictRequest()
     fill_model_spec(request.model_spec, ref)
     for name, array in named.items():
-        to_tensor_proto(array, proto=request.inputs[name])
+        try:
+            to_tensor_proto(array, proto=request.inputs[name])
+        except TensorError as exc:
+            raise InvalidInput(f"input {name!r}: {exc}") from exc
     if output_filter:
         request.output_filter.extend(output_filter)
     return request
@@ -99,7 +105,7 @@ class PredictClient:
                  signature: str | None = "classify", timeout: float | None = None) -> dict[str, np.ndarray]:
         """Classify tf.Examples; returns ``classes`` (N x K, str) and ``scores`` (N x K, float32)."""
         ref = self.settings.model_ref(model, version=version, label=label, signature=signature)
-        request = protos.ClassificationRequest()
+        request = messages.ClassificationRequest()
         fill_model_spec(request.model_spec, ref)
         to_input(features, request)
         response = self._call(_PS + "Classify", request, timeout)
@@ -112,7 +118,7 @@ class PredictClient:
                 signature: str | None = "regress", timeout: float | None = None) -> np.ndarray:
         """Regress tf.Examples; returns one float32 value per example."""
         ref = self.settings.model_ref(model, version=version, label=label, signature=signature)
-        request = protos.RegressionRequest()
+        request = messages.RegressionRequest()
         fill_model_spec(request.model_spec, ref)
         to_input(features, request)
         response = self._call(_PS + "Regress", request, timeout)
@@ -124,13 +130,13 @@ class PredictClient:
         return self._metadata(self.settings.model_ref(model, version=version, label=label), timeout)
 
     def _metadata(self, ref: ModelRef, timeout: float | None) -> ModelMetadata:
-        request = protos.GetModelMetadataRequest(metadata_field=["signature_def"])
+        request = messages.GetModelMetadataRequest(metadata_field=["signature_def"])
         fill_model_spec(request.model_spec, ref, signature=False)
         return ModelMetadata.from_proto(self._call(_PS + "GetModelMetadata", request, timeout))
 
     def status(self, model: str, *, version: int | None = None, timeout: float | None = None) -> list[VersionStatus]:
         """Every version's state, newest first (labels are ignored by TF Serving here)."""
-        request = protos.GetModelStatusRequest()
+        request = messages.GetModelStatusRequest()
         request.model_spec.name = model
         if version is not None:
             request.model_spec.version.value = version

@@ -10,14 +10,16 @@ import dataclasses
 
 import numpy as np
 
-from serving.client import protos
-from serving.client.errors import CODE_NAMES
-from serving.client.tensors import numpy_dtype
+from serving.client.errors import CODE_NAMES, InvalidInput
+from serving.protocol import messages
+from serving.protocol.apis import MODEL_STATES
+from serving.protocol.dtypes import numpy_dtype
+from serving.protocol.framework import DATA_TYPES
 
 __all__ = ["Prediction", "TensorSpec", "Signature", "ModelMetadata", "VersionStatus"]
 
-_DT_NAMES = {v: k for k, v in protos.DataType.items()}
-_STATE_NAMES = {v: k for k, v in protos.MODEL_STATES.items()}
+_DT_NAMES = {v: k for k, v in DATA_TYPES.items()}
+_STATE_NAMES = {v: k for k, v in MODEL_STATES.items()}
 
 
 class Prediction(dict):
@@ -43,7 +45,10 @@ class TensorSpec:
 
     @property
     def numpy_dtype(self) -> np.dtype:
-        return numpy_dtype(protos.DataType[self.dtype])
+        try:
+            return numpy_dtype(DATA_TYPES[self.dtype])
+        except KeyError:
+            raise InvalidInput(f"TensorFlow dtype {self.dtype} is not supported by the plantserve client") from None
 
     @classmethod
     def from_proto(cls, info) -> "TensorSpec":
@@ -73,7 +78,7 @@ class ModelMetadata:
 
     @classmethod
     def from_proto(cls, response) -> "ModelMetadata":
-        sigmap = protos.SignatureDefMap()
+        sigmap = messages.SignatureDefMap()
         any_value = response.metadata.get("signature_def")
         if any_value is not None:
             sigmap.ParseFromString(any_value.value)

@@ -5,10 +5,9 @@ semantics (see ``shared/TFSERVING.md``): the same flags, model config, version p
 error codes and messages, warmup, metrics and batching. Modules:
 
 - ``flags``: tensorflow_model_server's flags, parsed once into a frozen ``ServerSettings``;
-- ``protos``: the config protos the pip packages do not ship (SSL, monitoring, batching);
 - ``config``: ``ModelServerConfig`` building and validation;
 - ``versions``: version directories on disk and version policies;
-- ``tensors``, ``servable``, ``warmup``, ``batching``: running a loaded SavedModel;
+- ``servable``, ``warmup``, ``batching``: running a loaded SavedModel (messages and tensors: ``serving.protocol``);
 - ``monitor``, ``manager``, ``source``: version states, loading and unloading, polling;
 - ``inference``: Predict/Classify/Regress/metadata/status on protos, shared by both front ends;
 - ``grpc_api``, ``rest``, ``json_request``, ``json_response``: the two front ends;

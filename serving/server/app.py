@@ -15,6 +15,8 @@ import sys
 import threading
 import time
 
+from serving.protocol.messages import BatchingParameters, ModelServerConfig, MonitoringConfig, SSLConfig
+from serving.protocol.textproto import ConfigFileError, read_text_file
 from serving.server import flags as flags_mod
 from serving.server.batching import BatchScheduler, options_from_proto
 from serving.server.config import single_model_config
@@ -23,8 +25,6 @@ from serving.server.inference import Inference
 from serving.server.manager import LoadSettings, ModelManager
 from serving.server.metrics import ServingMetrics
 from serving.server.monitor import StateMonitor
-from serving.server.protos import (ConfigFileError, batching_parameters_class, monitoring_config_class,
-                                   parse_text_file, ssl_config_class)
 from serving.server.servable import Servable, load_servable
 from serving.server.sharing import LoadedVersions
 from serving.server.source import FileSystemSource
@@ -72,19 +72,18 @@ class ModelServer:
             raise StartupError("INVALID_ARGUMENT: Both server_options.model_base_path and "
                                "server_options.model_config_file are empty!")
         try:
-            from tensorflow_serving.config import model_server_config_pb2
-            self.config = (parse_text_file(s.model_config_file, model_server_config_pb2.ModelServerConfig)
+            self.config = (read_text_file(s.model_config_file, ModelServerConfig)
                            if s.model_config_file else single_model_config(s.model_name, s.model_base_path))
             self._batching = None
             if s.enable_batching:
-                params = (parse_text_file(s.batching_parameters_file, batching_parameters_class())
-                          if s.batching_parameters_file else batching_parameters_class()())
+                params = (read_text_file(s.batching_parameters_file, BatchingParameters)
+                          if s.batching_parameters_file else BatchingParameters())
                 self._batching = options_from_proto(params)
             elif s.batching_parameters_file:
                 raise StartupError("INVALID_ARGUMENT: server_options.batching_parameters_file is set without "
                                    "setting server_options.enable_batching to true.")
-            self.ssl = parse_text_file(s.ssl_config_file, ssl_config_class()) if s.ssl_config_file else None
-            monitoring = (parse_text_file(s.monitoring_config_file, monitoring_config_class())
+            self.ssl = read_text_file(s.ssl_config_file, SSLConfig) if s.ssl_config_file else None
+            monitoring = (read_text_file(s.monitoring_config_file, MonitoringConfig)
                           if s.monitoring_config_file else None)
         except (ConfigFileError, ValueError) as exc:
             raise StartupError(str(exc)) from exc
@@ -159,10 +158,9 @@ class ModelServer:
         self.manager.apply_config(config_list, wait_timeout=timeout)
 
     def _poll_config_file(self) -> None:
-        from tensorflow_serving.config import model_server_config_pb2
         while not self._stop.wait(self.settings.model_config_file_poll_wait_seconds):
             try:
-                config = parse_text_file(self.settings.model_config_file, model_server_config_pb2.ModelServerConfig)
+                config = read_text_file(self.settings.model_config_file, ModelServerConfig)
                 self.manager.apply_config(config.model_config_list)
             except (ConfigFileError, ServingError) as exc:
                 log.error("PollFilesystemAndReloadConfig failed to ReloadConfig: %s", exc)

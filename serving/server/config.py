@@ -12,19 +12,17 @@ from __future__ import annotations
 
 import re
 
-from tensorflow_serving.config import model_server_config_pb2
-
+from serving.protocol.messages import ModelServerConfig
 from serving.server.status import Code, ServingError
 
 __all__ = ["single_model_config", "validate_config_list", "ModelServerConfig"]
 
-ModelServerConfig = model_server_config_pb2.ModelServerConfig
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
-def single_model_config(name: str, base_path: str) -> model_server_config_pb2.ModelServerConfig:
+def single_model_config(name: str, base_path: str) -> ModelServerConfig:
     """What ``--model_name``/``--model_base_path`` mean (``BuildSingleModelConfig``)."""
-    config = model_server_config_pb2.ModelServerConfig()
+    config = ModelServerConfig()
     config.model_config_list.config.add(name=name, base_path=base_path, model_platform="tensorflow")
     return config
 

@@ -1,4 +1,4 @@
-"""The gRPC front end: PredictionService and ModelService from tensorflow-serving-api, the optional
+"""The gRPC front end: PredictionService and ModelService (serving.protocol.services), the optional
 standard health service, TLS/mTLS from an ``SSLConfig``, and TF Serving's channel settings.
 
 TF Serving binds ``0.0.0.0:<port>``, accepts messages up to 2 GiB and takes extra channel arguments from
@@ -13,10 +13,8 @@ from concurrent import futures
 from typing import Callable
 
 import grpc
-from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2, get_model_status_pb2, inference_pb2,
-                                     model_management_pb2, model_service_pb2_grpc, predict_pb2,
-                                     prediction_service_pb2_grpc, regression_pb2)
 
+from serving.protocol import messages, services
 from serving.server.inference import Inference
 from serving.server.status import Code, ServingError
 
@@ -37,7 +35,7 @@ def _fail(context: grpc.ServicerContext, exc: ServingError, response_cls):
     return response_cls()
 
 
-class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
+class PredictionServicer:
     def __init__(self, inference: Inference) -> None:
         self._inference = inference
         self._metrics = inference.metrics
@@ -59,30 +57,30 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
         return response
 
     def Predict(self, request, context):  # noqa: N802 - gRPC method names
-        return self._measured("Predict", self._inference.run_predict, request, context, predict_pb2.PredictResponse)
+        return self._measured("Predict", self._inference.run_predict, request, context, messages.PredictResponse)
 
     def Classify(self, request, context):  # noqa: N802
         return self._measured("Classify", self._inference.run_classify, request, context,
-                              classification_pb2.ClassificationResponse)
+                              messages.ClassificationResponse)
 
     def Regress(self, request, context):  # noqa: N802
         return self._measured("Regress", self._inference.run_regress, request, context,
-                              regression_pb2.RegressionResponse)
+                              messages.RegressionResponse)
 
     def MultiInference(self, request, context):  # noqa: N802
         try:
             return self._inference.run_multi_inference(request, _deadline(context))
         except ServingError as exc:
-            return _fail(context, exc, inference_pb2.MultiInferenceResponse)
+            return _fail(context, exc, messages.MultiInferenceResponse)
 
     def GetModelMetadata(self, request, context):  # noqa: N802
         try:
             return self._inference.run_metadata(request)
         except ServingError as exc:
-            return _fail(context, exc, get_model_metadata_pb2.GetModelMetadataResponse)
+            return _fail(context, exc, messages.GetModelMetadataResponse)
 
 
-class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
+class ModelServicer:
     def __init__(self, inference: Inference, reload_config: Callable[[object, float | None], None]) -> None:
         self._inference = inference
         self._reload = reload_config
@@ -91,10 +89,10 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         try:
             return self._inference.run_status(request)
         except ServingError as exc:
-            return _fail(context, exc, get_model_status_pb2.GetModelStatusResponse)
+            return _fail(context, exc, messages.GetModelStatusResponse)
 
     def HandleReloadConfigRequest(self, request, context):  # noqa: N802
-        response = model_management_pb2.ReloadConfigResponse()
+        response = messages.ReloadConfigResponse()
         try:
             if request.config.WhichOneof("config") != "model_config_list":
                 raise ServingError(Code.INVALID_ARGUMENT, "ServerModelConfig type not supported by "
@@ -153,8 +151,8 @@ def build_grpc_server(inference: Inference, reload_config, port: int, *, credent
     workers = max_threads or max(8, 4 * (os.cpu_count() or 1))
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grpc"),
                          options=options, maximum_concurrent_rpcs=None)
-    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(PredictionServicer(inference), server)
-    model_service_pb2_grpc.add_ModelServiceServicer_to_server(ModelServicer(inference, reload_config), server)
+    services.add_servicer(server, services.PREDICTION_SERVICE, PredictionServicer(inference))
+    services.add_servicer(server, services.MODEL_SERVICE, ModelServicer(inference, reload_config))
     if health:
         server.add_generic_rpc_handlers((_health_handler(),))
     address = f"{host}:{port}"

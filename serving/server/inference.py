@@ -10,19 +10,20 @@ import time
 from typing import Sequence
 
 import numpy as np
-from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2, get_model_status_pb2,
-                                     inference_pb2, predict_pb2, regression_pb2)
 
+from serving.protocol import messages
+from serving.protocol.tensors import TensorError, to_ndarray, to_tensor_proto
 from serving.server.manager import ModelManager
 from serving.server.metrics import ServingMetrics
 from serving.server.monitor import StateMonitor
 from serving.server.servable import Servable, Signature
 from serving.server.status import Code, ServingError, from_tf_error
-from serving.server.tensors import TensorParseError, from_proto, to_proto
 
 __all__ = ["Inference", "DEFAULT_SIGNATURE"]
 
 DEFAULT_SIGNATURE = "serving_default"
+#: Larger input tensors are refused before they are decoded.
+MAX_TENSOR_ELEMENTS = 2**31
 
 
 def _deadline_check(deadline: float | None) -> None:
@@ -127,8 +128,8 @@ class Inference:
         result = dict(zip(signature.output_names, outputs))
         return {k: result[k] for k in wanted} if wanted else result
 
-    def run_predict(self, request: predict_pb2.PredictRequest, deadline: float | None = None,
-                    servable: Servable | None = None) -> predict_pb2.PredictResponse:
+    def run_predict(self, request: messages.PredictRequest, deadline: float | None = None,
+                    servable: Servable | None = None) -> messages.PredictResponse:
         spec = _model_spec(request)
         servable = servable or self.resolve(spec)
         key = spec.signature_name or DEFAULT_SIGNATURE
@@ -137,14 +138,14 @@ class Inference:
         inputs = {}
         for alias, proto in request.inputs.items():
             try:
-                inputs[alias] = from_proto(proto)
-            except TensorParseError as exc:
+                inputs[alias] = to_ndarray(proto, max_elements=MAX_TENSOR_ELEMENTS)
+            except TensorError as exc:
                 raise ServingError(Code.INVALID_ARGUMENT, f"tensor parsing error: {alias}") from exc
         outputs = self.predict_arrays(servable, key, inputs, request.output_filter, deadline)
-        response = predict_pb2.PredictResponse()
+        response = messages.PredictResponse()
         _fill_spec(response.model_spec, spec.name, servable.version, key)
         for alias, arr in outputs.items():
-            response.outputs[alias].CopyFrom(to_proto(arr, self.as_tensor_content))
+            to_tensor_proto(arr, content=self.as_tensor_content, proto=response.outputs[alias])
         return response
 
     # ----- Classify / Regress -----------------------------------------------------------------------
@@ -186,7 +187,7 @@ class Inference:
                                    f"but got [{','.join(map(str, arr.shape))}]")
         if classes is not None and scores is not None and classes.shape != scores.shape:
             raise ServingError(Code.INVALID_ARGUMENT, "Tensors class and score should match in shape.")
-        out = classification_pb2.ClassificationResult()
+        out = messages.ClassificationResult()
         width = (classes if classes is not None else scores).shape[1]
         for i in range(n):
             row = out.classifications.add()
@@ -210,7 +211,7 @@ class Inference:
         if not (values.shape == (n,) or values.shape == (n, 1)):
             raise ServingError(Code.INVALID_ARGUMENT, "Expected output Tensor shape to be either [batch_size] or "
                                f"[batch_size, 1] but got [{','.join(map(str, values.shape))}]")
-        out = regression_pb2.RegressionResult()
+        out = messages.RegressionResult()
         for v in values.reshape(-1).tolist():
             out.regressions.add(value=v)
         return key, out
@@ -219,7 +220,7 @@ class Inference:
         spec = _model_spec(request)
         servable = servable or self.resolve(spec)
         key, result = self.classify_result(servable, spec, request.input, deadline)
-        response = classification_pb2.ClassificationResponse(result=result)
+        response = messages.ClassificationResponse(result=result)
         _fill_spec(response.model_spec, spec.name, servable.version, key)
         return response
 
@@ -227,7 +228,7 @@ class Inference:
         spec = _model_spec(request)
         servable = servable or self.resolve(spec)
         key, result = self.regress_result(servable, spec, request.input, deadline)
-        response = regression_pb2.RegressionResponse(result=result)
+        response = messages.RegressionResponse(result=result)
         _fill_spec(response.model_spec, spec.name, servable.version, key)
         return response
 
@@ -245,7 +246,7 @@ class Inference:
                 raise ServingError(Code.INVALID_ARGUMENT, f"Duplicate evaluation of signature: {key}")
             seen.add(key)
         servable = servable or self.resolve(request.tasks[0].model_spec)
-        response = inference_pb2.MultiInferenceResponse()
+        response = messages.MultiInferenceResponse()
         for task in request.tasks:
             result = response.results.add()
             if task.method_name == "tensorflow/serving/classify":
@@ -260,7 +261,7 @@ class Inference:
         return response
 
     # ----- metadata and status ----------------------------------------------------------------------
-    def run_metadata(self, request) -> get_model_metadata_pb2.GetModelMetadataResponse:
+    def run_metadata(self, request) -> messages.GetModelMetadataResponse:
         spec = _model_spec(request)
         if not request.metadata_field:
             raise ServingError(Code.INVALID_ARGUMENT, "GetModelMetadataRequest must specify at least one metadata_field")
@@ -268,17 +269,17 @@ class Inference:
             if field != "signature_def":
                 raise ServingError(Code.INVALID_ARGUMENT, f"Metadata field {field} is not supported")
         servable = self.resolve(spec)
-        response = get_model_metadata_pb2.GetModelMetadataResponse()
+        response = messages.GetModelMetadataResponse()
         _fill_spec(response.model_spec, spec.name, servable.version, None)
-        sig_map = get_model_metadata_pb2.SignatureDefMap()
-        for key, sig in servable.meta_graph_def.signature_def.items():
-            sig_map.signature_def[key].CopyFrom(sig)
+        sig_map = messages.SignatureDefMap()
+        for key, sig in servable.meta_graph_def.signature_def.items():  # TensorFlow's own SignatureDef
+            sig_map.signature_def[key].MergeFromString(sig.SerializeToString())
         response.metadata["signature_def"].Pack(sig_map)
         return response
 
-    def run_status(self, request) -> get_model_status_pb2.GetModelStatusResponse:
+    def run_status(self, request) -> messages.GetModelStatusResponse:
         spec = _model_spec(request)
-        response = get_model_status_pb2.GetModelStatusResponse()
+        response = messages.GetModelStatusResponse()
         if spec.WhichOneof("version_choice") == "version":
             version = spec.version.value
             status = self.monitor.get(spec.name, version)

@@ -17,11 +17,10 @@ import re
 from typing import Any
 
 import numpy as np
-from tensorflow.core.example import example_pb2, feature_pb2
-from tensorflow.core.framework import types_pb2
 
+from serving.protocol import dtypes
+from serving.protocol import messages
 from serving.server.status import Code, ServingError
-from serving.server.tensors import NUMPY_DTYPES
 
 __all__ = ["parse_request", "signature_name", "tensors_from_json", "examples_input", "is_b64"]
 
@@ -29,11 +28,11 @@ _INT32 = (-(2**31), 2**31 - 1)
 _INT64 = (-(2**63), 2**63 - 1)
 _UINT32 = (0, 2**32 - 1)
 _UINT64 = (0, 2**64 - 1)
-_DTYPE_STR = {types_pb2.DT_FLOAT: "float", types_pb2.DT_DOUBLE: "double", types_pb2.DT_INT32: "int32",
-              types_pb2.DT_UINT8: "uint8", types_pb2.DT_INT16: "int16", types_pb2.DT_INT8: "int8",
-              types_pb2.DT_STRING: "string", types_pb2.DT_INT64: "int64", types_pb2.DT_BOOL: "bool",
-              types_pb2.DT_UINT32: "uint32", types_pb2.DT_UINT64: "uint64", types_pb2.DT_HALF: "half",
-              types_pb2.DT_UINT16: "uint16"}
+_DTYPE_STR = {dtypes.DT_FLOAT: "float", dtypes.DT_DOUBLE: "double", dtypes.DT_INT32: "int32",
+              dtypes.DT_UINT8: "uint8", dtypes.DT_INT16: "int16", dtypes.DT_INT8: "int8",
+              dtypes.DT_STRING: "string", dtypes.DT_INT64: "int64", dtypes.DT_BOOL: "bool",
+              dtypes.DT_UINT32: "uint32", dtypes.DT_UINT64: "uint64", dtypes.DT_HALF: "half",
+              dtypes.DT_UINT16: "uint16"}
 _B64 = re.compile(rb"^[A-Za-z0-9+/]*={0,2}$")
 
 
@@ -106,31 +105,31 @@ def _b64decode(val: Any) -> bytes:
 def _value(val: Any, dtype: int) -> Any:
     """``AddValueToTensor`` for one scalar."""
     is_num = isinstance(val, (int, float)) and not isinstance(val, bool)
-    if dtype in (types_pb2.DT_FLOAT, types_pb2.DT_DOUBLE):
+    if dtype in (dtypes.DT_FLOAT, dtypes.DT_DOUBLE):
         if not is_num:
             raise _type_error(val, dtype)
-        limit_bits = 24 if dtype == types_pb2.DT_FLOAT else 53
-        target = "float" if dtype == types_pb2.DT_FLOAT else "double"
+        limit_bits = 24 if dtype == dtypes.DT_FLOAT else 53
+        target = "float" if dtype == dtypes.DT_FLOAT else "double"
         if isinstance(val, int) and not (_INT64[0] <= val <= _UINT64[1]):
             val = float(val)
         if isinstance(val, int):
             if abs(val) > 2**limit_bits - 1:
                 raise _bad(f"Cannot convert JSON value: {_dump(val)} to {target} without loss of precision.")
-        elif math.isfinite(val) and dtype == types_pb2.DT_FLOAT and abs(val) > 3.4028234663852886e38:
+        elif math.isfinite(val) and dtype == dtypes.DT_FLOAT and abs(val) > 3.4028234663852886e38:
             raise _bad(f"Cannot convert JSON value: {_dump(val)} to {target} without loss of precision.")
         return val
-    bounds = {types_pb2.DT_INT32: _INT32, types_pb2.DT_INT16: _INT32, types_pb2.DT_INT8: _INT32,
-              types_pb2.DT_UINT8: _INT32, types_pb2.DT_INT64: _INT64, types_pb2.DT_UINT32: _UINT32,
-              types_pb2.DT_UINT64: _UINT64}.get(dtype)
+    bounds = {dtypes.DT_INT32: _INT32, dtypes.DT_INT16: _INT32, dtypes.DT_INT8: _INT32,
+              dtypes.DT_UINT8: _INT32, dtypes.DT_INT64: _INT64, dtypes.DT_UINT32: _UINT32,
+              dtypes.DT_UINT64: _UINT64}.get(dtype)
     if bounds is not None:
         if not (isinstance(val, int) and not isinstance(val, bool) and bounds[0] <= val <= bounds[1]):
             raise _type_error(val, dtype)
         return val
-    if dtype == types_pb2.DT_BOOL:
+    if dtype == dtypes.DT_BOOL:
         if not isinstance(val, bool):
             raise _type_error(val, dtype)
         return val
-    if dtype == types_pb2.DT_STRING:
+    if dtype == dtypes.DT_STRING:
         if isinstance(val, dict):
             return _b64decode(val)
         if not isinstance(val, str):
@@ -160,7 +159,7 @@ def _fill(val: Any, level: int, shape: list[int], dtype: int, out: list) -> None
         if level != rank:
             raise _bad(f"JSON Value: {_dump(val)} found at incorrect level: {level + 1} in the JSON DOM. "
                        f"Expected at level: {rank}")
-        if isinstance(val, dict) and dtype != types_pb2.DT_STRING:
+        if isinstance(val, dict) and dtype != dtypes.DT_STRING:
             raise _type_error(val, dtype)
         out.append(_value(val, dtype))
         return
@@ -173,7 +172,7 @@ def _fill(val: Any, level: int, shape: list[int], dtype: int, out: list) -> None
 
 
 def _to_array(values: list, shape: list[int], dtype: int) -> np.ndarray:
-    np_dtype = NUMPY_DTYPES.get(dtype, np.dtype(object))
+    np_dtype = dtypes.numpy_dtype(dtype) if dtype in dtypes.SPECS else np.dtype(object)
     if np_dtype == np.dtype(object):
         arr = np.empty(len(values), dtype=object)
         arr[:] = values
@@ -270,7 +269,7 @@ def _from_inputs(val: Any, info: dict[str, int]) -> dict[str, np.ndarray]:
 
 
 # ----- classify / regress requests ---------------------------------------------------------------
-def _feature_add(feature: feature_pb2.Feature, name: str, val: Any) -> None:
+def _feature_add(feature: Any, name: str, val: Any) -> None:
     kind = feature.WhichOneof("kind")
 
     def need(expected: str) -> None:
@@ -302,11 +301,11 @@ def _feature_add(feature: feature_pb2.Feature, name: str, val: Any) -> None:
         feature.int64_list.value.append(val)
 
 
-def _example(val: Any, out: example_pb2.Example) -> None:
+def _example(val: Any, out: Any) -> None:
     if not isinstance(val, dict):
         raise _bad(f"Example must be JSON object but got JSON {_type(val)}")
     for name, content in val.items():
-        feature = feature_pb2.Feature()
+        feature = messages.Feature()
         for item in (content if isinstance(content, list) else [content]):
             _feature_add(feature, name, item)
         out.features.feature[name].CopyFrom(feature)

@@ -17,8 +17,8 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from google.protobuf import json_format
-from tensorflow_serving.apis import classification_pb2, get_model_metadata_pb2, get_model_status_pb2, regression_pb2
 
+from serving.protocol import messages
 from serving.server import json_request, json_response
 from serving.server.inference import DEFAULT_SIGNATURE, Inference
 from serving.server.status import Code, ServingError
@@ -77,19 +77,19 @@ class RestApi:
         raise ServingError(Code.INVALID_ARGUMENT, f"Malformed request: {method} {path}")
 
     def _status(self, name: str, version: str | None, label: str | None) -> str:
-        request = get_model_status_pb2.GetModelStatusRequest()
+        request = messages.GetModelStatusRequest()
         _spec(request.model_spec, name, version, label)
         response = self.inference.run_status(request)
         return json_format.MessageToJson(response, preserving_proto_field_name=True, indent=1,
                                          always_print_fields_with_no_presence=True)
 
     def _metadata(self, name: str, version: str | None, label: str | None) -> str:
-        request = get_model_metadata_pb2.GetModelMetadataRequest(metadata_field=["signature_def"])
+        request = messages.GetModelMetadataRequest(metadata_field=["signature_def"])
         _spec(request.model_spec, name, version, label)
         response = self.inference.run_metadata(request)
         opts = dict(preserving_proto_field_name=True, indent=1, always_print_fields_with_no_presence=True)
         spec = json_format.MessageToJson(response.model_spec, **opts)
-        sig_map = get_model_metadata_pb2.SignatureDefMap()
+        sig_map = messages.SignatureDefMap()
         response.metadata["signature_def"].Unpack(sig_map)
         sigs = json_format.MessageToJson(sig_map, **opts)
         return '{\n"model_spec":' + spec + ',\n"metadata": {"signature_def": ' + sigs + "}\n}\n"
@@ -113,7 +113,7 @@ class RestApi:
             self.metrics.request_count.inc(model, status.name)
 
     def _predict(self, name, version, label, body: bytes, deadline) -> str:
-        spec = get_model_status_pb2.GetModelStatusRequest().model_spec  # a detached ModelSpec
+        spec = messages.ModelSpec()
         _spec(spec, name, version, label)
         doc = json_request.parse_request(body)
         signature_key = json_request.signature_name(doc) or DEFAULT_SIGNATURE
@@ -129,8 +129,8 @@ class RestApi:
         return json_response.predict_response_json(outputs, fmt)
 
     def _examples(self, verb, name, version, label, body: bytes, deadline) -> str:
-        request = (classification_pb2.ClassificationRequest() if verb == "classify"
-                   else regression_pb2.RegressionRequest())
+        request = (messages.ClassificationRequest() if verb == "classify"
+                   else messages.RegressionRequest())
         _spec(request.model_spec, name, version, label)
         doc = json_request.parse_request(body)
         request.model_spec.signature_name = json_request.signature_name(doc)

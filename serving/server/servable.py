@@ -19,8 +19,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from serving.protocol.dtypes import SPECS, dtype_enum, dtype_name, numpy_dtype
 from serving.server.status import Code, ServingError, from_tf_error
-from serving.server.tensors import NUMPY_DTYPES, dtype_name
 
 __all__ = ["Signature", "Servable", "load_servable"]
 
@@ -44,7 +44,7 @@ class Signature:
     def check_input(self, index: int, array: np.ndarray) -> None:
         """TF's own feed checks: the dtype must match; the shape must fit the signature's shape."""
         want = self.input_dtypes[index]
-        want_np = NUMPY_DTYPES.get(want)
+        want_np = numpy_dtype(want) if want in SPECS else None
         if want_np is None or array.dtype != want_np:
             got = _enum_for(array.dtype)
             raise ServingError(Code.INVALID_ARGUMENT, f"Expects arg[{index}] to be "
@@ -58,9 +58,10 @@ class Signature:
 
 
 def _enum_for(dtype: np.dtype) -> int:
-    if dtype.kind in ("O", "S", "U"):
-        return 7
-    return next((enum for enum, np_dtype in NUMPY_DTYPES.items() if np_dtype == dtype and enum != 7), 0)
+    try:
+        return dtype_enum(dtype)
+    except KeyError:
+        return 0  # DT_INVALID
 
 
 def _short(enum: int) -> str:

@@ -9,8 +9,7 @@ import logging
 import os
 import time
 
-from tensorflow_serving.apis import prediction_log_pb2
-
+from serving.protocol.messages import PredictionLog
 from serving.server.inference import Inference
 from serving.server.metrics import ServingMetrics
 from serving.server.servable import Servable
@@ -29,7 +28,7 @@ def _records(path: str):
     return tf_record.tf_record_iterator(path)
 
 
-def _run_one(inference: Inference, servable: Servable, entry: prediction_log_pb2.PredictionLog) -> None:
+def _run_one(inference: Inference, servable: Servable, entry: PredictionLog) -> None:
     kind = entry.WhichOneof("log_type")
     if kind == "predict_log":
         request = entry.predict_log.request
@@ -61,7 +60,7 @@ def replay_warmup(inference: Inference, metrics: ServingMetrics, servable: Serva
     try:
         try:
             for record in _records(path):
-                entry = prediction_log_pb2.PredictionLog()
+                entry = PredictionLog()
                 try:
                     entry.ParseFromString(record)
                 except Exception as exc:  # noqa: BLE001 - protobuf's DecodeError

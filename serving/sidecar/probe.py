@@ -14,9 +14,10 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
+from serving.protocol.dtypes import SPECS, numpy_dtype
+from serving.protocol.framework import DATA_TYPES
 from serving.store.manifest import Manifest
 
-from .tensors import as_array
 from .tfserving import ServerClient
 
 __all__ = ["GoldenError", "LatencyError", "replay_golden", "golden_inputs", "latency_probe", "p99", "ProbeResult"]
@@ -36,11 +37,24 @@ def p99(samples: Sequence[float]) -> float:
 
 
 def golden_inputs(manifest: Manifest) -> dict[str, np.ndarray]:
+    """The golden inputs as arrays of the signature's dtypes (DT_FLOAT when the manifest names none)."""
     if manifest.golden is None:
         raise GoldenError(f"{manifest.model} version {manifest.version} has no golden samples in its manifest")
     sig = manifest.signatures.get(manifest.golden.signature_name, {})
     dtypes = {name: spec.get("dtype", "DT_FLOAT") for name, spec in sig.get("inputs", {}).items()}
-    return {name: as_array(value, dtypes.get(name, "DT_FLOAT")) for name, value in manifest.golden.inputs.items()}
+    arrays = {}
+    for name, value in manifest.golden.inputs.items():
+        dtype = dtypes.get(name, "DT_FLOAT")
+        enum = DATA_TYPES.get(dtype)
+        if enum not in SPECS:
+            raise GoldenError(f"{manifest.model} version {manifest.version}: golden input {name!r} has dtype {dtype}, "
+                              "which no TensorProto carries")
+        try:
+            arrays[name] = np.asarray(value, dtype=numpy_dtype(enum))
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise GoldenError(f"{manifest.model} version {manifest.version}: golden input {name!r} is not "
+                              f"{dtype}: {exc}") from exc
+    return arrays
 
 
 def replay_golden(client: ServerClient, model_name: str, version: int, manifest: Manifest) -> None:

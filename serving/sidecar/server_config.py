@@ -28,8 +28,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from google.protobuf import text_format
-from tensorflow_serving.config import model_server_config_pb2
+from serving.protocol import textproto
+from serving.protocol.messages import ModelServerConfig
 
 __all__ = ["ModelEntry", "to_proto", "to_text", "write_config_file", "shadow_name", "SHADOW_SUFFIX"]
 
@@ -48,8 +48,8 @@ class ModelEntry:
     labels: Mapping[str, int]
 
 
-def to_proto(entries: Iterable[ModelEntry]) -> model_server_config_pb2.ModelServerConfig:
-    config = model_server_config_pb2.ModelServerConfig()
+def to_proto(entries: Iterable[ModelEntry]) -> ModelServerConfig:
+    config = ModelServerConfig()
     for entry in sorted(entries, key=lambda e: e.name):
         if not entry.versions:
             continue
@@ -64,7 +64,7 @@ def to_proto(entries: Iterable[ModelEntry]) -> model_server_config_pb2.ModelServ
 
 
 def to_text(entries: Iterable[ModelEntry]) -> str:
-    return text_format.MessageToString(to_proto(entries))
+    return textproto.to_text(to_proto(entries))
 
 
 def write_config_file(path: Path, entries: Iterable[ModelEntry]) -> None:

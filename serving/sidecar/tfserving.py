@@ -1,4 +1,4 @@
-"""The sidecar's only way into the server: TF Serving's official gRPC APIs.
+"""The sidecar's only way into the server: TF Serving's gRPC APIs (``serving.protocol``, no TensorFlow).
 
 Works the same against ``tensorflow/serving`` and ``plantserve serve``. Every call has a deadline.
 
@@ -15,22 +15,16 @@ from typing import Mapping
 
 import grpc
 import numpy as np
-from tensorflow_serving.apis import (
-    get_model_status_pb2,
-    model_management_pb2,
-    model_service_pb2_grpc,
-    predict_pb2,
-    prediction_service_pb2_grpc,
-)
-from tensorflow_serving.config import model_server_config_pb2
 
-from .tensors import to_ndarray, to_tensor_proto
+from serving.protocol import messages, services
+from serving.protocol.apis import MODEL_STATES
+from serving.protocol.tensors import to_ndarray, to_tensor_proto
 
 __all__ = ["ServerClient", "ServerError", "STATE_NAMES"]
 
 log = logging.getLogger(__name__)
 
-STATE_NAMES = {0: "UNKNOWN", 10: "START", 20: "LOADING", 30: "AVAILABLE", 40: "UNLOADING", 50: "END"}
+STATE_NAMES = {number: name for name, number in MODEL_STATES.items()}
 _MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
 
@@ -59,8 +53,8 @@ class ServerClient:
             options.append(("grpc.ssl_target_name_override", server_name))
         self._channel = (grpc.secure_channel(target, credentials, options=options) if credentials is not None
                          else grpc.insecure_channel(target, options=options))
-        self._models = model_service_pb2_grpc.ModelServiceStub(self._channel)
-        self._predict = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
+        self._models = services.ModelServiceStub(self._channel)
+        self._predict = services.PredictionServiceStub(self._channel)
         self._lock = threading.Lock()
         #: Bumped whenever the connection drops: a restarted server lost the config applied by RPC.
         self.connection_epoch = 0
@@ -87,7 +81,7 @@ class ServerClient:
 
     def status(self, model: str) -> dict[int, tuple[str, str]]:
         """version -> (state name, error message) for every version the server knows; {} if none."""
-        request = get_model_status_pb2.GetModelStatusRequest()
+        request = messages.GetModelStatusRequest()
         request.model_spec.name = model
         try:
             response = self._models.GetModelStatus(request, timeout=self.timeout_seconds)
@@ -100,9 +94,9 @@ class ServerClient:
             for s in response.model_version_status
         }
 
-    def reload(self, config: model_server_config_pb2.ModelServerConfig, timeout_seconds: float) -> None:
+    def reload(self, config: messages.ModelServerConfig, timeout_seconds: float) -> None:
         """HandleReloadConfigRequest with a deadline (a new model whose base_path is missing hangs)."""
-        request = model_management_pb2.ReloadConfigRequest(config=config)
+        request = messages.ReloadConfigRequest(config=config)
         try:
             response = self._models.HandleReloadConfigRequest(request, timeout=timeout_seconds)
         except grpc.RpcError as exc:
@@ -116,7 +110,7 @@ class ServerClient:
     def predict(self, model: str, inputs: Mapping[str, np.ndarray], *, version: int | None = None,
                 label: str | None = None, signature_name: str = "serving_default",
                 timeout_seconds: float | None = None) -> dict[str, np.ndarray]:
-        request = predict_pb2.PredictRequest()
+        request = messages.PredictRequest()
         request.model_spec.name = model
         request.model_spec.signature_name = signature_name
         if version is not None:
@@ -124,7 +118,7 @@ class ServerClient:
         elif label is not None:
             request.model_spec.version_label = label
         for name, array in inputs.items():
-            request.inputs[name].CopyFrom(to_tensor_proto(array))
+            to_tensor_proto(array, proto=request.inputs[name])
         try:
             response = self._predict.Predict(request, timeout=timeout_seconds or self.timeout_seconds)
         except grpc.RpcError as exc:

@@ -6,9 +6,9 @@ import json
 import numpy as np
 
 from serving.bench.payload import build_payload, synthesize
-from serving.client import protos
 from serving.client.results import Signature, TensorSpec
 from serving.client.settings import ModelRef
+from serving.protocol import messages
 
 SIG = Signature("serving_default", "", {"image": TensorSpec("DT_FLOAT", (-1, 28, 28, 1)),
                                         "line": TensorSpec("DT_INT64", (-1,))}, {})
@@ -23,7 +23,7 @@ def test_synthesized_inputs_follow_the_signature():
 def test_grpc_and_http_requests_carry_the_same_inputs():
     inputs = synthesize(SIG, batch=2)
     payload = build_payload("http://127.0.0.1:8501", ModelRef("defect", label="stable"), inputs)
-    request = protos.PredictRequest.FromString(payload.grpc_request)
+    request = messages.PredictRequest.FromString(payload.grpc_request)
     assert request.model_spec.version_label == "stable" and set(request.inputs) == {"image", "line"}
     head, _, body = payload.http_request.partition(b"\r\n\r\n")
     lines = head.decode().split("\r\n")

@@ -1,6 +1,6 @@
 """Scriptable in-process TF Serving stand-ins for client unit tests (retry, deadline, TLS, REST).
 
-They speak the wire format through ``serving.client.protos`` (no TensorFlow), answer Predict
+They speak the wire format through ``serving.protocol`` (no TensorFlow), answer Predict
 by doubling every numeric input, and record what they received. ``script`` holds status codes
 to return, one per incoming call, before answering normally.
 """
@@ -16,8 +16,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import grpc
 import numpy as np
 
-from serving.client import protos
-from serving.client.tensors import to_ndarray, to_tensor_proto
+from serving.protocol import messages
+from serving.protocol.dtypes import DT_FLOAT
+from serving.protocol.tensors import to_ndarray, to_tensor_proto
 
 _PS = "/tensorflow.serving.PredictionService/"
 
@@ -37,7 +38,7 @@ class Behaviour:
 
 
 def _predict(request) -> object:
-    response = protos.PredictResponse()
+    response = messages.PredictResponse()
     response.model_spec.name = request.model_spec.name
     response.model_spec.version.value = 1
     response.model_spec.signature_name = request.model_spec.signature_name or "serving_default"
@@ -48,15 +49,15 @@ def _predict(request) -> object:
 
 
 def _metadata(request) -> object:
-    response = protos.GetModelMetadataResponse()
+    response = messages.GetModelMetadataResponse()
     response.model_spec.name = request.model_spec.name
     response.model_spec.version.value = 1
-    sigmap = protos.SignatureDefMap()
+    sigmap = messages.SignatureDefMap()
     sig = sigmap.signature_def["serving_default"]
     sig.method_name = "tensorflow/serving/predict"
     for key in ("inputs", "outputs"):
         info = getattr(sig, key)["x"]
-        info.name, info.dtype = "x:0", protos.DataType["DT_FLOAT"]
+        info.name, info.dtype = "x:0", DT_FLOAT
         info.tensor_shape.dim.add(size=-1)
     response.metadata["signature_def"].Pack(sigmap)
     return response
@@ -69,8 +70,8 @@ class FakeGrpcServer:
                  host: str = "127.0.0.1") -> None:
         self.port, self.behaviour = port, behaviour
         handlers = {
-            "Predict": (protos.PredictRequest, _predict),
-            "GetModelMetadata": (protos.GetModelMetadataRequest, _metadata),
+            "Predict": (messages.PredictRequest, _predict),
+            "GetModelMetadata": (messages.GetModelMetadataRequest, _metadata),
         }
         methods = {name: grpc.unary_unary_rpc_method_handler(
             self._wrap(fn), request_deserializer=lambda b, cls=cls: (cls.FromString(b), b),

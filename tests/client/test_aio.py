@@ -6,8 +6,9 @@ import asyncio
 import numpy as np
 import pytest
 
-from serving.client import InvalidInput, protos
+from serving.client import InvalidInput
 from serving.client.aio import AsyncPredictClient
+from serving.protocol import messages
 from tests.client.fakes import Behaviour, FakeGrpcServer
 from tests.support import free_port
 
@@ -32,5 +33,5 @@ def test_async_predict_metadata_retry_and_errors():
     assert [o["x"].tolist() for o in out] == [[0.0], [2.0], [4.0], [6.0], [8.0]]
     assert behaviour.calls == 5 + 1 + 1 + 1  # 5 predicts, 1 retry, metadata, the refused one (not retried)
     assert meta.signatures["serving_default"].inputs["x"].dtype == "DT_FLOAT"
-    spec = protos.PredictRequest.FromString(behaviour.requests[0]).model_spec
+    spec = messages.PredictRequest.FromString(behaviour.requests[0]).model_spec
     assert spec.version_label == "stable"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import grpc
 
-from serving.client import PredictClient, protos
+from serving.client import PredictClient
+from serving.protocol import messages
 from tests.client.dnsstub import DnsStub
 from tests.client.fakes import Behaviour, FakeGrpcServer
 from tests.support import free_port
@@ -27,7 +28,7 @@ def test_dns_name_with_several_addresses_is_balanced_per_call():
             ours = [b.calls for b in behaviours]
             with grpc.insecure_channel(target) as channel:  # a plain channel: pick_first
                 call = channel.unary_unary("/tensorflow.serving.PredictionService/Predict")
-                request = protos.PredictRequest()
+                request = messages.PredictRequest()
                 request.model_spec.name = "fuel"
                 for _ in range(60):
                     call(request.SerializeToString(), timeout=10)

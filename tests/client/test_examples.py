@@ -4,8 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from serving.client import InvalidInput, protos
+from serving.client import InvalidInput
 from serving.client.examples import feature_rows, to_example, to_input, to_json_example
+from serving.protocol import messages
 
 
 def test_columns_become_one_flat_example_per_row():
@@ -22,7 +23,7 @@ def test_kinds_follow_dtypes():
 
 
 def test_request_input_is_an_example_list():
-    req = to_input([{"x": [1.0]}, {"x": [2.0]}], protos.ClassificationRequest())
+    req = to_input([{"x": [1.0]}, {"x": [2.0]}], messages.ClassificationRequest())
     assert req.input.WhichOneof("kind") == "example_list" and len(req.input.example_list.examples) == 2
 
 

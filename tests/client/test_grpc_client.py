@@ -8,7 +8,10 @@ import grpc
 import numpy as np
 import pytest
 
-from serving.client import (DeadlineExceeded, InvalidInput, ModelNotFound, PredictClient, Unavailable, protos)
+from serving.client import DeadlineExceeded, InvalidInput, ModelNotFound, PredictClient, Unavailable
+from serving.client.grpc_client import predict_request, prediction_from
+from serving.client.settings import ModelRef
+from serving.protocol import messages
 from tests.tls import make_tls
 from tests.client.fakes import Behaviour, FakeGrpcServer
 from tests.support import free_port
@@ -27,7 +30,7 @@ def _client(server: FakeGrpcServer, **kw) -> PredictClient:
 
 
 def _last_spec(server: FakeGrpcServer):
-    return protos.PredictRequest.FromString(server.behaviour.requests[-1]).model_spec
+    return messages.PredictRequest.FromString(server.behaviour.requests[-1]).model_spec
 
 
 def test_predict_round_trips_a_dict_of_arrays(served):
@@ -40,7 +43,7 @@ def test_predict_round_trips_a_dict_of_arrays(served):
 def test_request_uses_tensor_content_not_per_element_lists(served):
     with _client(served) as client:
         client.predict("fuel", {"x": np.arange(1000, dtype=np.float32)})
-    tensor = protos.PredictRequest.FromString(served.behaviour.requests[-1]).inputs["x"]
+    tensor = messages.PredictRequest.FromString(served.behaviour.requests[-1]).inputs["x"]
     assert len(tensor.tensor_content) == 4000 and len(tensor.float_val) == 0
 
 
@@ -142,3 +145,17 @@ def test_tls_and_mtls(tmp_path: Path):
         with PredictClient(f"localhost:{port}", ca_cert=tls.ca_path, retry_attempts=1) as anonymous:
             with pytest.raises(Unavailable):
                 anonymous.predict("fuel", {"x": [1.0]}, timeout=3)
+
+
+def test_inputs_without_a_tensor_form_are_invalid_input():
+    with pytest.raises(InvalidInput, match="input 'day': numpy dtype datetime64\\[D\\] has no TensorFlow equivalent"):
+        predict_request(ModelRef("fuel"), {"day": np.array(["2020-01-01"], dtype="datetime64[D]")})
+
+
+def test_an_undecodable_answer_is_invalid_input():
+    response = messages.PredictResponse()
+    bad = response.outputs["mpg"]
+    bad.dtype, bad.float_val[:] = 1, [1.0, 2.0, 3.0]
+    bad.tensor_shape.dim.add(size=2)
+    with pytest.raises(InvalidInput, match="float_val holds 3 values for shape \\[2\\]"):
+        prediction_from(response)

@@ -1,8 +1,9 @@
-"""Metadata and status from TF Serving's REST JSON and from protos."""
+"""Metadata and status from TF Serving's REST JSON and from messages."""
 from __future__ import annotations
 
-from serving.client import protos
 from serving.client.results import ModelMetadata, VersionStatus
+from serving.protocol import messages
+from serving.protocol.apis import MODEL_STATES
 
 METADATA_JSON = {
     "model_spec": {"name": "defect", "signature_name": "", "version": "3"},
@@ -25,8 +26,8 @@ def test_metadata_from_rest_json():
 def test_status_from_json_and_proto_agree():
     from_json = VersionStatus.from_json({"version": "3", "state": "AVAILABLE",
                                          "status": {"error_code": "OK", "error_message": ""}})
-    proto = protos.ModelVersionStatus(version=3, state=protos.MODEL_STATES["AVAILABLE"])
+    proto = messages.ModelVersionStatus(version=3, state=MODEL_STATES["AVAILABLE"])
     assert from_json == VersionStatus.from_proto(proto) == VersionStatus(3, "AVAILABLE", "OK", "")
-    failed = protos.ModelVersionStatus(version=4, state=protos.MODEL_STATES["END"])
+    failed = messages.ModelVersionStatus(version=4, state=MODEL_STATES["END"])
     failed.status.error_code, failed.status.error_message = 5, "gone"
     assert VersionStatus.from_proto(failed) == VersionStatus(4, "END", "NOT_FOUND", "gone")

@@ -1,4 +1,5 @@
-"""Request builders shared by the server's tests."""
+"""Request builders shared by the server's tests: official tensorflow-serving-api messages, as a
+third-party client sends them."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,7 +7,6 @@ from pathlib import Path
 import numpy as np
 from tensorflow_serving.apis import predict_pb2
 
-from serving.server.tensors import to_proto
 from tests.server.tinymodels import FUEL_FEATURES
 
 
@@ -27,8 +27,10 @@ def fuel_request(n: int = 1, **spec) -> predict_pb2.PredictRequest:
             req.model_spec.version.value = value
         else:
             setattr(req.model_spec, key, value)
+    import tensorflow as tf
+
     for feature in FUEL_FEATURES:
-        req.inputs[feature].CopyFrom(to_proto(np.ones(n, np.float32)))
+        req.inputs[feature].CopyFrom(tf.make_tensor_proto(np.ones(n, np.float32)))
     return req
 
 

@@ -3,9 +3,10 @@ import threading
 import numpy as np
 import pytest
 
+from serving.protocol.messages import BatchingParameters
+from serving.protocol.textproto import parse_text
 from serving.server.batching import BatchingOptions, BatchScheduler, options_from_proto
 from serving.server.metrics import ServingMetrics
-from serving.server.protos import batching_parameters_class, parse_text_file_content
 from serving.server.servable import Signature
 from serving.server.status import Code, ServingError
 
@@ -54,11 +55,11 @@ def test_padding_to_allowed_sizes_and_limits():
 
 
 def test_options_validation():
-    proto = parse_text_file_content("max_batch_size { value: 32 } allowed_batch_sizes: 8 allowed_batch_sizes: 16",
-                                    batching_parameters_class())
+    proto = parse_text("max_batch_size { value: 32 } allowed_batch_sizes: 8 allowed_batch_sizes: 16",
+                       BatchingParameters)
     with pytest.raises(ValueError, match="Last entry in allowed_batch_sizes must match max_batch_size"):
         options_from_proto(proto)
-    ok = parse_text_file_content("max_batch_size { value: 16 } batch_timeout_micros { value: 500 } "
-                                 "allowed_batch_sizes: 8 allowed_batch_sizes: 16", batching_parameters_class())
+    ok = parse_text("max_batch_size { value: 16 } batch_timeout_micros { value: 500 } "
+                    "allowed_batch_sizes: 8 allowed_batch_sizes: 16", BatchingParameters)
     opts = options_from_proto(ok)
     assert (opts.max_batch_size, opts.batch_timeout_micros, opts.allowed_batch_sizes) == (16, 500, (8, 16))

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 from tensorflow.core.framework import types_pb2 as t
-from tensorflow_serving.apis import input_pb2
 
+from serving.protocol import messages
 from serving.server import json_request as jc
 from serving.server.status import ServingError
 
@@ -63,12 +63,12 @@ def test_parse_errors():
 
 
 def test_examples_and_results():
-    inp = input_pb2.Input()
+    inp = messages.Input()
     jc.examples_input({"context": {"c": 1}, "examples": [{"f": [1.5, 2.5], "s": "x", "b": {"b64": "AA=="}}]}, inp)
     ex = inp.example_list_with_context.examples[0].features.feature
     assert list(ex["f"].float_list.value) == [1.5, 2.5] and ex["s"].bytes_list.value == [b"x"]
     assert inp.example_list_with_context.context.features.feature["c"].int64_list.value == [1]
-    assert "When method is classify, key 'examples' is expected" in _err(jc.examples_input, {}, input_pb2.Input())
-    assert "'examples' value is an empty array" in _err(jc.examples_input, {"examples": []}, input_pb2.Input())
+    assert "When method is classify, key 'examples' is expected" in _err(jc.examples_input, {}, messages.Input())
+    assert "'examples' value is an empty array" in _err(jc.examples_input, {"examples": []}, messages.Input())
     assert "Unexpected element type in feature: f expecting type: float" in _err(
-        jc.examples_input, {"examples": [{"f": [1.5, "x"]}]}, input_pb2.Input())
+        jc.examples_input, {"examples": [{"f": [1.5, "x"]}]}, messages.Input())

@@ -14,7 +14,7 @@ import grpc
 import numpy as np
 from prometheus_client.parser import text_string_to_metric_families
 
-from serving.sidecar.tensors import to_ndarray
+from serving.protocol.tensors import to_ndarray
 from serving.store import S3Options, open_store
 from tests.conftest import S3Server
 from tests.support import PLANTSERVE, Proc, free_port, wait_until
@@ -46,6 +46,8 @@ class Pod:
     sidecar: Proc | None = None
     server: Proc | None = None
     restarts: int = 0
+    #: how the sidecar is started: ``plantserve`` (or a wrapper taking the same arguments)
+    sidecar_launcher: list[str] = dataclasses.field(default_factory=lambda: list(PLANTSERVE))
 
     @property
     def base(self) -> Path:
@@ -58,7 +60,7 @@ class Pod:
     # -- processes -------------------------------------------------------------------
     def start_sidecar(self) -> None:
         self.restarts += 1
-        args = [*PLANTSERVE, "sidecar", "--store", self.store, "--models", self.models,
+        args = [*self.sidecar_launcher, "sidecar", "--store", self.store, "--models", self.models,
                 "--model-base-path", str(self.base), "--server-grpc", f"127.0.0.1:{self.grpc_port}",
                 "--server-rest", f"http://127.0.0.1:{self.rest_port}", "--http-port", str(self.http_port),
                 "--http-host", "127.0.0.1", *self.sidecar_args]
@@ -124,18 +126,17 @@ class Load:
 
     def __init__(self, grpc_port: int, model: str = "fuel", label: str = "stable",
                  inputs: dict[str, list[float]] | None = None, threads: int = 2, pause_seconds: float = 0.005) -> None:
-        from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
-
-        from serving.sidecar.tensors import to_tensor_proto
+        from serving.protocol import messages, services
+        from serving.protocol.tensors import to_tensor_proto
         from tests.sidecar.models import GOLDEN_INPUTS
 
         self.channel = grpc.insecure_channel(f"127.0.0.1:{grpc_port}")
-        self.stub = prediction_service_pb2_grpc.PredictionServiceStub(self.channel)
-        self.request = predict_pb2.PredictRequest()
+        self.stub = services.PredictionServiceStub(self.channel)
+        self.request = messages.PredictRequest()
         self.request.model_spec.name = model
         self.request.model_spec.version_label = label
         for name, values in (inputs or GOLDEN_INPUTS).items():
-            self.request.inputs[name].CopyFrom(to_tensor_proto(np.asarray(values, np.float32)))
+            to_tensor_proto(np.asarray(values, np.float32), proto=self.request.inputs[name])
         self.ok = 0
         self.failures: list[str] = []
         self.versions: list[int] = []

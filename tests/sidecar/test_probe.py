@@ -1,4 +1,8 @@
-from serving.sidecar.probe import p99
+import numpy as np
+import pytest
+
+from serving.sidecar.probe import GoldenError, golden_inputs, p99
+from serving.store.manifest import Golden, Manifest, PrimaryMetric
 
 
 def test_p99_nearest_rank():
@@ -42,3 +46,29 @@ def test_probe_ignores_one_hiccup_but_rejects_a_slow_candidate():
     probe(Timed({"c": [0.05] + [0.001] * 19, "s": 0.001}))
     with pytest.raises(LatencyError, match="candidate p99 4.00 ms > allowed 3.00 ms"):
         probe(Timed({"c": 0.004, "s": 0.001}))
+
+
+def manifest(dtypes: dict[str, str], inputs: dict) -> Manifest:
+    sig = {"serving_default": {"inputs": {n: {"dtype": d, "shape": [-1]} for n, d in dtypes.items()}, "outputs": {}}}
+    return Manifest("defect", 3, [], sig, {}, PrimaryMetric("acc", "max", 0.0), "fp",
+                    golden=Golden("serving_default", inputs, {}))
+
+
+def test_golden_inputs_take_every_dtype_a_tensor_proto_carries():
+    arrays = golden_inputs(manifest({"image": "DT_UINT8", "mask": "DT_BOOL", "id": "DT_INT64", "tag": "DT_STRING",
+                                     "w": "DT_HALF"},
+                                    {"image": [[0, 255]], "mask": [True], "id": [7], "tag": ["a"], "w": [0.5],
+                                     "x": [1.5]}))
+    assert arrays["image"].dtype == np.uint8 and arrays["image"].tolist() == [[0, 255]]
+    assert arrays["mask"].dtype == np.bool_ and arrays["id"].dtype == np.int64 and arrays["w"].dtype == np.float16
+    assert arrays["tag"].dtype == object and arrays["x"].dtype == np.float32  # no dtype in the manifest: DT_FLOAT
+
+
+@pytest.mark.parametrize("dtypes, inputs, error", [
+    ({"h": "DT_RESOURCE"}, {"h": [1]}, "dtype DT_RESOURCE, which no TensorProto carries"),
+    ({"h": "DT_NOPE"}, {"h": [1]}, "dtype DT_NOPE"),
+    ({"image": "DT_UINT8"}, {"image": [300]}, "golden input 'image' is not DT_UINT8"),
+])
+def test_golden_inputs_that_cannot_be_sent_are_golden_errors(dtypes, inputs, error):
+    with pytest.raises(GoldenError, match=error):
+        golden_inputs(manifest(dtypes, inputs))

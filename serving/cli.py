@@ -5,6 +5,7 @@ A subcommand module exposes ``add_arguments(parser)`` and ``run(args) -> int``. 
 flags follow another tool's rules (``serve`` takes tensorflow_model_server's) sets ``RAW_ARGS = True``
 and gets everything after its name untouched, as ``args.raw_args``.
 Exit codes: 0 success, 1 failure at run time, 2 bad input (arguments, data, store).
+``--log-level`` (env ``PLANTSERVE_LOG_LEVEL``) is one flag for every subcommand, before or after its name.
 """
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ import os
 import sys
 
 __all__ = ["main", "SUBCOMMANDS"]
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_LEVEL_ENV = "PLANTSERVE_LOG_LEVEL"
 
 #: name -> (module, one-line help). Order is the order shown in --help.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -36,8 +40,10 @@ def _load(name: str):
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(prog="plantserve", description=__doc__.splitlines()[0])
-    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS, default=argparse.SUPPRESS,
+                        help=f"log level (default INFO) [{LOG_LEVEL_ENV}]")
+    parser = argparse.ArgumentParser(prog="plantserve", description=__doc__.splitlines()[0], parents=[common])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     chosen = next((a for a in argv if a in SUBCOMMANDS), None)
     raw: list[str] | None = None
@@ -45,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         split = argv.index(chosen) + 1
         argv, raw = argv[:split], argv[split:]
     for name, (_module, help_text) in SUBCOMMANDS.items():
-        p = sub.add_parser(name, help=help_text, description=help_text)
+        p = sub.add_parser(name, help=help_text, description=help_text, parents=[common])
         if name == chosen:
             _load(name).add_arguments(p)
     args = parser.parse_args(argv)
@@ -53,7 +59,11 @@ def main(argv: list[str] | None = None) -> int:
         args.raw_args = raw
     # TensorFlow's C++ start-up chatter (CUDA probing, CPU flags) is noise for operators.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    level = getattr(args, "log_level", None) or os.environ.get(LOG_LEVEL_ENV, "").strip().upper() or "INFO"
+    if level not in LOG_LEVELS:
+        print(f"plantserve: error: {LOG_LEVEL_ENV}={level!r} is not one of {', '.join(LOG_LEVELS)}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return int(_load(args.command).run(args) or 0)
     except KeyboardInterrupt:

@@ -21,8 +21,6 @@ log = logging.getLogger(__name__)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     _add_settings(parser)
-    parser.add_argument("--log-level", default=argparse.SUPPRESS, choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-                        help="log level [PLANTSERVE_LOG_LEVEL]")
 
 
 def _reporter(settings: Settings):
@@ -86,9 +84,6 @@ def server_credentials(settings: Settings):
 
 
 def run(args: argparse.Namespace) -> int:
-    level = getattr(args, "log_level", None) or os.environ.get("PLANTSERVE_LOG_LEVEL")
-    if level:
-        logging.getLogger().setLevel(level.upper())
     try:
         settings = Settings.from_args(args)
         credentials = server_credentials(settings)

@@ -67,6 +67,13 @@ class ModelRepository:
             raise ValueError(f"invalid model name {model!r}")
         self.store = store
         self.model = model
+        #: version -> why it is ignored, so that a lasting problem is logged once, not on every poll.
+        self._ignored: dict[int, str] = {}
+
+    def _ignore(self, version: int, why: str) -> None:
+        if self._ignored.get(version) != why:
+            log.warning("ignoring %s version %s: %s", self.model, version, why)
+            self._ignored[version] = why
 
     def _listing(self) -> dict[int, dict[str, int]]:
         """version -> {relative path: size} for every numeric dir, complete or not."""
@@ -87,12 +94,14 @@ class ModelRepository:
             try:
                 manifest = self.manifest(version)
             except (ManifestError, StoreNotFoundError) as exc:
-                log.warning("ignoring %s version %s: %s", self.model, version, exc)
+                self._ignore(version, str(exc))
                 continue
             missing = [f.path for f in manifest.files if files.get(f.path) != f.size]
             if missing:
-                log.warning("ignoring %s version %s: files missing or truncated: %s", self.model, version, missing[:5])
+                self._ignore(version, f"files missing or truncated: {missing[:5]}")
                 continue
+            if self._ignored.pop(version, None) is not None:
+                log.info("%s version %s is complete now", self.model, version)
             ready.append(version)
         return ready
 

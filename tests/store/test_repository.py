@@ -114,3 +114,30 @@ def test_a_failed_publish_leaves_nothing_but_its_claim(tmp_path: Path) -> None:
     assert FailingStore.uploads == 3
     assert not (tmp_path / "store" / "fuel" / str(version)).exists()
     assert repo.versions() == [] and repo.reserve_next() == version + 1
+
+
+def test_a_lasting_problem_is_logged_once(tmp_path, caplog):
+    """A truncated version stays ignored on every poll, but is reported once (and again when it heals)."""
+    import logging
+
+    from serving.store import open_store
+    from serving.store.manifest import Manifest, PrimaryMetric, file_entries
+    from serving.store.repository import ModelRepository
+
+    src = tmp_path / "v"
+    src.mkdir()
+    (src / "saved_model.pb").write_bytes(b"x" * 10)
+    store = open_store(str(tmp_path / "store"), create=True)
+    manifest = Manifest(model="fuel", version=1, files=file_entries(src), signatures={}, metrics={},
+                        primary_metric=PrimaryMetric("mae", "min", 1.0), data_fingerprint="t")
+    store.write_bytes("fuel/1/saved_model.pb", b"x" * 4)  # truncated
+    store.write_bytes("fuel/1/manifest.json", manifest.to_json().encode())
+    repo = ModelRepository(store, "fuel")
+    with caplog.at_level(logging.INFO, logger="serving.store.repository"):
+        for _ in range(3):
+            assert repo.versions() == []
+        store.write_bytes("fuel/1/saved_model.pb", b"x" * 10)
+        assert repo.versions() == [1]
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "truncated" in warnings[0].getMessage()
+    assert any("complete now" in r.getMessage() for r in caplog.records)

@@ -38,6 +38,9 @@ class SidecarMetrics:
             ["model", "result"], registry=registry)
         self.download_bytes = Counter(
             "plantserve_sync_download_bytes", "Bytes downloaded", ["model"], registry=registry)
+        self.download_retried_bytes = Counter(
+            "plantserve_sync_download_retried_bytes", "Bytes received again after a connection broke mid-file",
+            ["model"], registry=registry)
         self.download_seconds = Histogram(
             "plantserve_sync_download_seconds", "Download+verify time of a version",
             ["model"], buckets=_SECONDS_BUCKETS, registry=registry)
@@ -67,6 +70,7 @@ class SidecarMetrics:
         for label in LABELS:
             self.label_version.labels(model, label).set(0)
         self.download_bytes.labels(model)
+        self.download_retried_bytes.labels(model)
         self.available.labels(model).set(0)
         self.pinned.labels(model).set(0)
 

@@ -42,9 +42,12 @@ class DiskFullError(OSError):
 @dataclasses.dataclass(frozen=True)
 class FetchResult:
     path: Path
+    #: Bytes received, retried ranges included.
     bytes: int
     download_seconds: float
     verify_seconds: float
+    #: Bytes received and then thrown away because a range was retried (a connection broke mid-file).
+    retried_bytes: int = 0
 
 
 def local_versions(model_dir: Path) -> list[int]:
@@ -112,7 +115,8 @@ class _RateLimiter:
 class Downloader:
     def __init__(self, store: Store, model: str, model_dir: Path, *, concurrency: int = 4,
                  rate_limit_bytes_per_second: int = 0, headroom_bytes: int = 0,
-                 on_bytes: Callable[[int], None] | None = None) -> None:
+                 on_bytes: Callable[[int], None] | None = None,
+                 on_retry: Callable[[int], None] | None = None) -> None:
         self.store = store
         self.model = model
         self.model_dir = model_dir
@@ -120,6 +124,7 @@ class Downloader:
         self.rate_limit = rate_limit_bytes_per_second
         self.headroom_bytes = headroom_bytes
         self.on_bytes = on_bytes
+        self.on_retry = on_retry
 
     def check_space(self, manifest: Manifest) -> None:
         self.model_dir.mkdir(parents=True, exist_ok=True)
@@ -139,7 +144,7 @@ class Downloader:
         staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{manifest.version}-", dir=self.model_dir))
         started = time.monotonic()
         try:
-            moved = self._download_and_hash(manifest, staging)
+            moved, retried = self._download_and_hash(manifest, staging)
             downloaded = time.monotonic()
             (staging / MANIFEST_NAME).write_text(manifest.to_json())
             staging.chmod(0o755)
@@ -148,14 +153,22 @@ class Downloader:
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        return FetchResult(final, moved, downloaded - started, verified - downloaded)
+        return FetchResult(final, moved, downloaded - started, verified - downloaded, retried)
 
-    def _download_and_hash(self, manifest: Manifest, staging: Path) -> int:
+    def _download_and_hash(self, manifest: Manifest, staging: Path) -> tuple[int, int]:
         limiter = _RateLimiter(self.rate_limit)
-        counted = [0]
+        counted = [0, 0]  # received, rewound
         lock = threading.Lock()
 
         def progress(nbytes: int) -> None:
+            # s3transfer reports a negative count when it rewinds a range to retry it (a connection broke
+            # mid-file): those bytes come again, so they are retried bytes, not a download going backwards.
+            if nbytes < 0:
+                with lock:
+                    counted[1] -= nbytes
+                if self.on_retry:
+                    self.on_retry(-nbytes)
+                return
             with lock:
                 counted[0] += nbytes
             if self.on_bytes:
@@ -185,4 +198,7 @@ class Downloader:
         if problems:
             raise StoreIntegrityError(
                 f"{self.model} version {manifest.version} failed verification: " + "; ".join(problems))
-        return counted[0]
+        if counted[1]:
+            log.info("%s version %s: %s bytes were received again after broken connections", self.model,
+                     manifest.version, counted[1])
+        return counted[0], counted[1]

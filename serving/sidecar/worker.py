@@ -56,7 +56,8 @@ class ModelWorker:
             store, model, self.dir, concurrency=settings.download_concurrency,
             rate_limit_bytes_per_second=settings.download_rate_limit_bytes_per_second,
             headroom_bytes=settings.disk_headroom_bytes,
-            on_bytes=lambda n: metrics.download_bytes.labels(model).inc(n))
+            on_bytes=lambda n: metrics.download_bytes.labels(model).inc(n),
+            on_retry=lambda n: metrics.download_retried_bytes.labels(model).inc(n))
         self.store = StoreView(model, store, settings, downloader, metrics, clock)
         self.state = ModelState()
         self.bootstrapped = False

@@ -86,3 +86,34 @@ def test_clean_prune_and_remove(tmp_path):
     assert local_versions(tmp_path) == [1, 3, 4]
     remove_version(tmp_path, 3)
     assert local_versions(tmp_path) == [1, 4] and sorted(p.name for p in tmp_path.iterdir()) == ["1", "4", "notes"]
+
+
+def test_a_connection_reset_mid_file_is_retried_not_fatal(s3_server, tmp_path):
+    """s3transfer rewinds a broken range with a negative progress count; the download goes on and
+    counts those bytes as retried (before the fix: ValueError from the byte counter, download lost)."""
+    from prometheus_client import CollectorRegistry
+
+    from serving.sidecar.metrics import SidecarMetrics
+    from tests.faultproxy import FaultProxy
+
+    uri = s3_server.make_bucket("plant-models") + "/prod"
+    big = os.urandom(12 * 1024 * 1024)
+    writer = open_store(uri, S3Options(endpoint_url=s3_server.endpoint))
+    local = open_store(str(tmp_path / "src"), create=True)
+    manifest = make_version(local, "fuel", 4, {"saved_model.pb": b"pb", "variables/variables.data-00000-of-00001": big})
+    for f in manifest.files:
+        writer.write_bytes(f"fuel/4/{f.path}", (local.root / "fuel" / "4" / f.path).read_bytes())
+    metrics = SidecarMetrics(CollectorRegistry())
+    metrics.init_model("fuel")
+    with FaultProxy("127.0.0.1", s3_server.port, reset_after_bytes=3 * 1024 * 1024) as proxy:
+        store = open_store(uri, S3Options(endpoint_url=proxy.url, multipart_threshold_bytes=4 << 20,
+                                          multipart_chunk_bytes=4 << 20, max_concurrency=1))
+        result = Downloader(store, "fuel", tmp_path / "m" / "fuel",
+                            on_bytes=lambda n: metrics.download_bytes.labels("fuel").inc(n),
+                            on_retry=lambda n: metrics.download_retried_bytes.labels("fuel").inc(n)).fetch(manifest)
+        assert proxy.resets == 1
+    assert (result.path / "variables/variables.data-00000-of-00001").read_bytes() == big
+    assert result.retried_bytes > 0 and result.bytes >= len(big) + result.retried_bytes
+    registry = metrics.registry
+    assert registry.get_sample_value("plantserve_sync_download_retried_bytes_total", {"model": "fuel"}) > 0
+    assert registry.get_sample_value("plantserve_sync_download_bytes_total", {"model": "fuel"}) == result.bytes

@@ -91,7 +91,7 @@ class Agent:
                 worker.tick()
             except Exception as exc:  # noqa: BLE001 - one model's bug must not kill its thread
                 log.exception("%s: tick failed", model)
-                worker.last_error = f"internal error: {exc!r}"[:2000]
+                worker.internal_error(exc)
             if not self._startup_done.is_set() and all(w.bootstrapped for w in self.workers.values()):
                 self._changed()
 
@@ -101,7 +101,7 @@ class Agent:
         with self._change_lock:
             if not all(w.bootstrapped for w in self.workers.values()):
                 return
-            self.config.write_startup_file()
+            self.config.write_startup_file(with_labels=self.settings.server_allows_unavailable_labels)
             if not self._startup_done.is_set():
                 log.info("start-up complete: every model's stable version is on disk; config written to %s",
                          self.settings.model_config_file)
@@ -115,7 +115,9 @@ class Agent:
 
     @property
     def ready(self) -> bool:
-        return self.started and all(w.available for w in self.workers.values())
+        """Every model's stable version is AVAILABLE and labelled, on the server as it is now: after a
+        reconnect (a restarted server) nothing counts until the config is applied to it again."""
+        return self.started and self.config.current() and all(w.available for w in self.workers.values())
 
     @property
     def healthy(self) -> bool:

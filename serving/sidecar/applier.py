@@ -58,25 +58,32 @@ class ServingConfig:
         with self._state:
             return self._desired.get(name)
 
+    def current(self) -> bool:
+        """What was applied is still on the server: no reconnect since (a restarted server starts from its
+        start-up file and has lost every config applied by RPC)."""
+        return self.client is not None and self._applied_epoch == self.client.connection_epoch
+
     def applied_labels(self, name: str) -> dict[str, int]:
+        """Labels the server has now; none after a reconnect until the config is applied again."""
         with self._state:
             entry = self._applied.get(name)
-            return dict(entry.labels) if entry else {}
+            return dict(entry.labels) if entry and self.current() else {}
 
     def pending_labels(self, name: str) -> dict[str, int]:
         """Labels wanted but not yet on the server."""
+        have_labels = self.applied_labels(name)
         with self._state:
             want = self._desired.get(name)
-            have = self._applied.get(name)
-            have_labels = dict(have.labels) if have else {}
             return {k: v for k, v in (want.labels.items() if want else []) if have_labels.get(k) != v}
 
-    def write_startup_file(self) -> None:
-        """The config the server starts with: the desired versions, no labels (refused at start-up),
-        no shadow candidates."""
+    def write_startup_file(self, with_labels: bool = False) -> None:
+        """The config the server starts (and restarts) with: the desired versions, no shadow candidates.
+        Labels only ``with_labels``, when the server runs with --allow_version_labels_for_unavailable_models
+        (TF Serving refuses a label on a version that is not AVAILABLE yet, and at start-up none is): a
+        restarted server then answers ``stable`` from its first request."""
         with self._state:
-            entries = [ModelEntry(e.name, e.base_path, e.versions, {}) for e in self._desired.values()
-                       if "__" not in e.name]
+            entries = [ModelEntry(e.name, e.base_path, e.versions, dict(e.labels) if with_labels else {})
+                       for e in self._desired.values() if "__" not in e.name]
         text = to_text(entries)
         if text != self._written:
             write_config_file(self.config_file, entries)
@@ -103,13 +110,14 @@ class ServingConfig:
                 desired = list(self._desired.values())
                 applied = dict(self._applied)
             entries = []
+            reconnected = self._applied_epoch != epoch
             for entry in desired:
                 labels = dict(entry.labels)
                 if labels:
                     states = self.client.status(entry.name)
                     labels = {k: v for k, v in labels.items() if states.get(v, ("",))[0] == "AVAILABLE"}
                     # A label that cannot move yet stays where it was, if that version is still served.
-                    before = applied.get(entry.name)
+                    before = None if reconnected else applied.get(entry.name)
                     for k, old in (before.labels.items() if before else []):
                         if k not in labels and k in entry.labels and old in entry.versions \
                                 and states.get(old, ("",))[0] == "AVAILABLE":

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-__all__ = ["SidecarMetrics", "STATES", "ROLLOUT_STEPS", "LABELS"]
+__all__ = ["SidecarMetrics", "STATES", "PHASES", "ROLLOUT_STEPS", "LABELS"]
 
 STATES = ("UNKNOWN", "START", "LOADING", "AVAILABLE", "UNLOADING", "END")
+#: state.Phase values (kept here as strings so that this module imports nothing of the worker's).
+PHASES = ("starting", "loading", "verifying", "serving", "rolling_out", "watching", "rolling_back", "degraded")
 ROLLOUT_STEPS = ("download", "verify", "load", "golden", "latency_probe", "promote")
 LABELS = ("stable", "previous")
 _SECONDS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
@@ -56,6 +58,18 @@ class SidecarMetrics:
             "plantserve_store_errors", "Store errors by kind", ["model", "kind"], registry=registry)
         self.store_reachable = Gauge(
             "plantserve_store_reachable", "1 when the last store request succeeded", registry=registry)
+        self.phase = Gauge(
+            "plantserve_model_phase", "1 for the phase a model's worker is in (see /status)",
+            ["model", "phase"], registry=registry)
+        self.failures = Counter(
+            "plantserve_sidecar_failures", "Problems a model's worker met, by reason (each condition counted once)",
+            ["model", "reason"], registry=registry)
+        self.rejections = Counter(
+            "plantserve_rollout_rejections", "Versions rejected, by the gate that refused them",
+            ["model", "reason"], registry=registry)
+        self.judging_blind = Counter(
+            "plantserve_rollout_judging_blind", "Times a promoted version could not be judged: no server metrics",
+            ["model"], registry=registry)
         self.pinned = Gauge(
             "plantserve_pointer_pinned_version", "Version pinned by the fleet pointer (0 = none)",
             ["model"], registry=registry)
@@ -63,16 +77,21 @@ class SidecarMetrics:
 
     def init_model(self, model: str) -> None:
         """Create every labelled child at zero so that dashboards see the families from the start."""
-        for result in ("ok", "integrity_error", "store_error", "disk_full"):
+        for result in ("ok", "integrity_error", "store_error", "disk_full", "local_error"):
             self.downloads.labels(model, result)
         for result in ("promoted", "rejected", "rolled_back"):
             self.rollouts.labels(model, result)
         for label in LABELS:
             self.label_version.labels(model, label).set(0)
         self.download_bytes.labels(model)
+        self.judging_blind.labels(model)
         self.download_retried_bytes.labels(model)
         self.available.labels(model).set(0)
         self.pinned.labels(model).set(0)
+
+    def set_phase(self, model: str, phase: str) -> None:
+        for p in PHASES:
+            self.phase.labels(model, p).set(1 if p == phase else 0)
 
     def set_version_state(self, model: str, version: int, state: str) -> None:
         key = (model, str(version))

@@ -114,8 +114,10 @@ def load_shadow(cand: Candidate, config: ServingConfig, client: ServerClient, se
         if exc.code == grpc.StatusCode.UNAVAILABLE:  # the server went away: not the version's fault
             raise
         _state, message = client.status(shadow).get(cand.version, ("UNKNOWN", ""))
-        raise Rejected("load", f"version {cand.version} failed to load within --load-timeout-seconds="
-                       f"{settings.load_timeout_seconds}: {message or exc}") from exc
+        if exc.code == grpc.StatusCode.DEADLINE_EXCEEDED:
+            raise Rejected("load", f"version {cand.version} did not load within --load-timeout-seconds="
+                           f"{settings.load_timeout_seconds}: {message or exc}") from exc
+        raise Rejected("load", f"version {cand.version} failed to load: {message or exc}") from exc
     state, message = wait_for_state(client, shadow, cand.version, settings.load_timeout_seconds, stale=stale)
     if state != "AVAILABLE":
         raise Rejected("load", f"version {cand.version} did not become AVAILABLE: {state} {message}")

@@ -1,8 +1,11 @@
 """Read the server's own Prometheus page (TF Serving's names, kept exactly) for one model.
 
-After a promotion the sidecar takes a snapshot, then compares later snapshots with it: the
-error ratio comes from ``:tensorflow:serving:request_count{model_name,status}``, the p99 from
-the ``:tensorflow:serving:request_latency`` histogram (µs, OK requests only).
+After a promotion the sidecar takes a snapshot, then compares later snapshots with it: the error
+ratio comes from ``:tensorflow:serving:request_count{model_name,status}``, the p99 from the
+``:tensorflow:serving:request_latency`` histogram (µs, OK requests only). A count lower than the
+snapshot's means the server restarted and its counters began again: ``since`` then answers None
+(no window), and the caller judges from a new snapshot instead of mistaking the restart's numbers
+for the version's.
 
 Example::
 
@@ -14,15 +17,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 import urllib.request
+
+from prometheus_client.parser import text_string_to_metric_families
 
 __all__ = ["Snapshot", "Window", "parse", "scrape"]
 
-_LINE = re.compile(r'^(?P<name>[^\s{]+)(?:\{(?P<labels>[^}]*)\})?\s+(?P<value>\S+)')
-_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 _COUNT = ":tensorflow:serving:request_count"
-_LATENCY_BUCKET = ":tensorflow:serving:request_latency_bucket"
+_LATENCY = ":tensorflow:serving:request_latency"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,14 +32,13 @@ class Snapshot:
     requests: dict[str, float]           # status -> count
     latency_buckets: dict[float, float]  # upper bound (µs) -> cumulative count
 
-    def since(self, earlier: "Snapshot") -> "Window":
+    def since(self, earlier: "Snapshot") -> "Window | None":
+        """Requests since ``earlier``; None when a counter went down (the server restarted)."""
         statuses = set(self.requests) | set(earlier.requests)
         requests = {s: self.requests.get(s, 0.0) - earlier.requests.get(s, 0.0) for s in statuses}
-        if any(v < 0 for v in requests.values()):  # the server restarted: counters reset
-            requests = dict(self.requests)
-            buckets = dict(self.latency_buckets)
-        else:
-            buckets = {le: c - earlier.latency_buckets.get(le, 0.0) for le, c in self.latency_buckets.items()}
+        buckets = {le: c - earlier.latency_buckets.get(le, 0.0) for le, c in self.latency_buckets.items()}
+        if any(v < 0 for v in (*requests.values(), *buckets.values())):
+            return None
         return Window(requests, buckets)
 
 
@@ -70,24 +71,21 @@ class Window:
 
 
 def parse(text: str, model: str) -> Snapshot:
+    """One model's request counts and OK-latency buckets (summed over APIs and entry points)."""
     requests: dict[str, float] = {}
     buckets: dict[float, float] = {}
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
+    for family in text_string_to_metric_families(text):
+        if family.name not in (_COUNT, _LATENCY):
             continue
-        match = _LINE.match(line)
-        if not match or match["name"] not in (_COUNT, _LATENCY_BUCKET):
-            continue
-        labels = dict(_LABEL.findall(match["labels"] or ""))
-        if labels.get("model_name") != model:
-            continue
-        value = float(match["value"])
-        if match["name"] == _COUNT:
-            status = labels.get("status", "UNKNOWN")
-            requests[status] = requests.get(status, 0.0) + value
-        else:
-            le = float(labels.get("le", "+Inf").replace("+Inf", "inf"))
-            buckets[le] = buckets.get(le, 0.0) + value
+        for sample in family.samples:
+            if sample.labels.get("model_name") != model:
+                continue
+            if sample.name == _COUNT or (family.name == _COUNT and sample.name == _COUNT + "_total"):
+                status = sample.labels.get("status", "UNKNOWN")
+                requests[status] = requests.get(status, 0.0) + sample.value
+            elif sample.name == _LATENCY + "_bucket":
+                le = float(sample.labels.get("le", "+Inf"))
+                buckets[le] = buckets.get(le, 0.0) + sample.value
     return Snapshot(requests, buckets)
 
 

@@ -14,14 +14,37 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
 import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["ModelState", "BadMark", "STATE_FILE", "load_state", "save_state"]
+__all__ = ["ModelState", "BadMark", "Phase", "STATE_FILE", "load_state", "save_state"]
 
 STATE_FILE = ".plantserve-sidecar.json"
+
+
+class Phase(str, enum.Enum):
+    """Where a model's worker is. Stored by the worker at each transition, shown in /status and as
+    ``plantserve_model_phase``; the sidecar package's docstring maps each phase to its code."""
+
+    #: Before the server starts: choosing the stable version and making sure it is verified on disk.
+    STARTING = "starting"
+    #: The server was told to load the stable version; waiting for it to be AVAILABLE and labelled.
+    LOADING = "loading"
+    #: The version chosen at start-up is loaded: its golden samples are replayed before it is trusted.
+    VERIFYING = "verifying"
+    #: The stable version is verified and labelled; the store is followed for newer versions.
+    SERVING = "serving"
+    #: A candidate is going through download, verify, load, golden, latency probe and promote.
+    ROLLING_OUT = "rolling_out"
+    #: A promoted version is judged on its live traffic until the rollback window closes.
+    WATCHING = "watching"
+    #: ``stable`` is moving back to the previous version.
+    ROLLING_BACK = "rolling_back"
+    #: Nothing can be served right now (the server is unreachable, no eligible version): see the errors.
+    DEGRADED = "degraded"
 
 
 @dataclasses.dataclass(frozen=True)

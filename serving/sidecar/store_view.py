@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 @dataclasses.dataclass(frozen=True)
 class DownloadOutcome:
-    result: str  # ok | integrity_error | disk_full | store_error (the metric's label)
+    result: str  # ok | integrity_error | disk_full | store_error | local_error (the metric's label)
     detail: str = ""
 
     @property
@@ -57,9 +57,13 @@ class StoreView:
     def uri(self) -> str:
         return self.repo.store.uri
 
+    def backing_off(self) -> bool:
+        """A store error was seen and its retry time has not come: make no request now."""
+        return self.clock() < self.retry_at
+
     def refresh(self) -> bool:
         """Re-read the pointer and the versions, unless backing off. False on a store error."""
-        if self.clock() < self.retry_at:
+        if self.backing_off():
             return False
         try:
             try:
@@ -112,6 +116,9 @@ class StoreView:
         except StoreError as exc:
             self.failed(exc)
             outcome = DownloadOutcome("store_error", self.last_error or str(exc))
+        except OSError as exc:  # the local volume (permissions, I/O): not the version's fault, retried
+            outcome = DownloadOutcome("local_error", f"cannot write {self.model} version {version} to the "
+                                                      f"model volume: {exc}")
         else:
             outcome = DownloadOutcome("ok")
             self._succeeded()

@@ -1,9 +1,18 @@
 """One model's worker: all of a model's work runs here, serially, one tick at a time.
 
-A tick: read the store and the fleet pointer -> reconcile the server (re-apply the config after a
-restart, refresh per-version states) -> judge the version promoted last (automatic rollback)
--> expire the rollback window -> decide the target version -> switch to ``previous`` instantly,
-or run the candidate pipeline (serving.sidecar.rollout).
+A tick is observe -> plan -> apply:
+
+- **observe** reads the store and the fleet pointer (with back-off after store errors), reconciles the
+  server (the config is applied again after a restart; labels wait for AVAILABLE versions) and, inside a
+  rollback window, judges the promoted version from the server's metrics (``judge.py``);
+- **plan** (``decide.plan``, pure) turns the observation into actions;
+- **apply** executes them: verify the start-up version, roll back, close the window, switch back to the
+  still-loaded previous version, or take a candidate through ``rollout.py``.
+
+The phase (``state.Phase``) is stored here at each transition. ``_lock`` guards only the in-memory state
+that ``status()`` reads, so that a reader sees a version change whole or not at all; calls to the server,
+the store and the Kubernetes API happen outside it, and Events and the pod annotation are sent after
+the change is committed.
 """
 from __future__ import annotations
 
@@ -18,7 +27,9 @@ from serving.store.manifest import MANIFEST_NAME, Manifest, ManifestError
 
 from . import server_metrics
 from .applier import ServingConfig
-from .decide import rollback_reason, startup_version, target_version, usable
+from .decide import (Action, CloseWindow, Observation, RollBack, RollOut, SwitchBack, VerifyStable, plan,
+                     rollback_reason, startup_version)
+from .judge import PromotionJudge
 from .k8s import NullReporter, Reporter
 from .metrics import SidecarMetrics
 from .probe import GoldenError, replay_golden
@@ -26,7 +37,7 @@ from .rollout import Candidate, Rejected, check_behaviour, check_compatible, loa
 from .server_config import shadow_name
 from .server_view import ServerView
 from .settings import Settings
-from .state import BadMark, ModelState, load_state, save_state
+from .state import BadMark, ModelState, Phase, load_state, save_state
 from .store_view import StoreView
 from .sync import Downloader, clean_staging, local_versions, prune, remove_version
 from .tfserving import ServerClient, ServerError
@@ -34,6 +45,9 @@ from .tfserving import ServerClient, ServerError
 __all__ = ["ModelWorker"]
 
 log = logging.getLogger(__name__)
+
+#: How many plan/apply rounds one tick may take (a failed start-up check re-plans at once).
+_ROUNDS_PER_TICK = 3
 
 
 class ModelWorker:
@@ -59,230 +73,353 @@ class ModelWorker:
             on_bytes=lambda n: metrics.download_bytes.labels(model).inc(n),
             on_retry=lambda n: metrics.download_retried_bytes.labels(model).inc(n))
         self.store = StoreView(model, store, settings, downloader, metrics, clock)
+        self.judge = PromotionJudge()
+        #: Guards what status() reads: state, phase, verified, candidate, labels, records and errors.
+        self._lock = threading.Lock()
         self.state = ModelState()
-        self.bootstrapped = False
-        self.available = False
-        #: The stable version passed its golden replay here (start-up versions are checked once loaded).
+        self.phase = Phase.STARTING
+        #: The stable version passed its golden replay in this process.
         self.verified = False
+        self.available = False
         self.candidate: Candidate | None = None
         self.last_rollout: dict[str, Any] | None = None
-        self.last_error: str | None = None
-        self._baseline: server_metrics.Snapshot | None = None
-        #: Restarted inside a rollback window: judge the stable version from a fresh baseline.
-        self._rebaseline = False
-        #: Held while the candidate is set or cleared, through a version change (state, server config,
-        #: record, metrics), and by status(): a reader sees the state before a change or after it,
-        #: never half of it.
-        self._lock = threading.Lock()
+        #: Active problems by source (store, server, rollout, verify, judge): each clears itself on success.
+        self.errors: dict[str, str] = {}
+        self._labels: dict[str, int] = {}
+        self._outbox: list[tuple[str, str, bool]] = []
         metrics.init_model(model)
+        metrics.set_phase(model, self.phase.value)
+
+    @property
+    def bootstrapped(self) -> bool:
+        return self.phase is not Phase.STARTING
+
+    @property
+    def last_error(self) -> str | None:
+        return next(reversed(self.errors.values()), None)
 
     # -- the tick -------------------------------------------------------------------------
     def tick(self) -> None:
-        if not self.bootstrapped:
-            self.bootstrap()
-            return
-        self._refresh_store()
-        if not self._reconcile():
-            return
-        self._verify_startup_version()
-        self._judge_promotion()
-        self._expire_window()
-        self._act()
-        self._publish()
+        try:
+            if self.phase is Phase.STARTING:
+                self._bootstrap()
+                return
+            for _round in range(_ROUNDS_PER_TICK):
+                observation = self._observe()
+                if observation is None:
+                    return
+                actions = plan(observation)
+                if not actions or not self._apply(actions):
+                    break
+            self._publish()
+        finally:
+            self._flush_events()
 
-    def bootstrap(self) -> None:
+    def _apply(self, actions: list[Action]) -> bool:
+        """Execute the plan in order; True when the state changed in a way that needs a new plan now."""
+        for action in actions:
+            if isinstance(action, VerifyStable):
+                if not self._verify_stable(action.version):
+                    return True
+            elif isinstance(action, RollBack):
+                self._roll_back(action)
+                return False
+            elif isinstance(action, CloseWindow):
+                self._close_window(action.previous)
+            elif isinstance(action, SwitchBack):
+                self._switch_back(action.version, action.why, action.keep_old)
+            elif isinstance(action, RollOut):
+                self._roll_out(action.version)
+        return False
+
+    # -- phases and errors ----------------------------------------------------------------
+    def _enter(self, phase: Phase, why: str = "") -> None:
+        """Store a phase transition (call with or without the lock; the assignment is atomic)."""
+        if phase is not self.phase:
+            log.info("%s: %s -> %s%s", self.model, self.phase.value, phase.value, f" ({why})" if why else "")
+            self.phase = phase
+            self.metrics.set_phase(self.model, phase.value)
+
+    def _fail(self, source: str, message: str, reason: str | None = None) -> None:
+        """Record a problem with its source; a condition that persists is logged and counted once."""
+        message = message[:2000]
+        if self.errors.get(source) != message:
+            log.warning("%s: %s", self.model, message)
+            self.metrics.failures.labels(self.model, reason or source).inc()
+        with self._lock:
+            self.errors.pop(source, None)
+            self.errors[source] = message
+
+    def _ok(self, source: str) -> None:
+        if source in self.errors:
+            with self._lock:
+                self.errors.pop(source, None)
+
+    def _event(self, reason: str, message: str, warning: bool = False) -> None:
+        self._outbox.append((reason, message, warning))
+
+    def _flush_events(self) -> None:
+        """Kubernetes Events go out after the state they describe is committed, never under the lock."""
+        events, self._outbox = self._outbox, []
+        for reason, message, warning in events:
+            self.reporter.event(self.model, reason, message, warning=warning)
+
+    # -- start-up -------------------------------------------------------------------------
+    def _bootstrap(self) -> None:
         """Before the server starts: pick the stable version and make sure it is verified on disk."""
         for leftover in clean_staging(self.dir):
             log.info("removed staging leftover %s", leftover)
-        self.state = load_state(self.dir)
+        state = load_state(self.dir)
+        with self._lock:
+            self.state = state
         self._refresh_store()
         local = local_versions(self.dir)
-        p, s = self.store.pointer, self.state
-        stable = startup_version(p, s, local, self.store.versions)
+        p = self.store.pointer
+        stable = startup_version(p, state, local, self.store.versions)
         if stable is None:
-            self._error(f"no eligible version of {self.model} in {self.store.uri} or on disk yet")
+            self._fail("store", f"no eligible version of {self.model} in {self.store.uri} or on disk yet",
+                       reason="no_version")
             return
         if stable not in local and not self._download(stable):
             return
-        if not (s.previous in local and s.previous != stable and s.previous_until > self.clock()
-                and p.eligible(s.previous)):
-            s.previous, s.previous_until = None, 0.0
-        s.stable = stable
-        save_state(self.dir, s)
-        self._serve(stable, s.previous)
-        self._rebaseline = s.previous is not None
-        self.bootstrapped = True
-        log.info("%s: starting with stable version %s (previous %s)", self.model, stable, s.previous)
+        previous, until = state.previous, state.previous_until
+        if not (previous in local and previous != stable and until > self.clock() and p.eligible(previous)):
+            previous, until = None, 0.0
+        self._commit(stable=stable, previous=previous, previous_until=until, verified=False)
+        if previous is not None:
+            self.judge.start(None, self.client.connection_epoch)  # a restart inside the window still judges
+        self._ok("store")
+        self._enter(Phase.LOADING, f"stable version {stable}, previous {previous}")
+        self.on_change()
 
-    # -- store ----------------------------------------------------------------------------
-    def _refresh_store(self) -> None:
+    # -- observing ------------------------------------------------------------------------
+    def _observe(self) -> Observation | None:
+        self._refresh_store()
+        try:
+            self.server.reconcile()
+        except ServerError as exc:
+            self._set_available(False)
+            self._fail("server", f"server not reachable or refused the config: {exc}")
+            self._enter(Phase.DEGRADED, "server unreachable")
+            return None
+        self._ok("server")
+        self._observe_server()
+        rollback = self._judge_window()
+        return Observation(self.store.pointer, self.state, tuple(local_versions(self.dir)),
+                           tuple(self.store.versions),
+                           {v: st for v, (st, _m) in self.server.states.items()}, self.verified, self.clock(),
+                           rollback)
+
+    def _observe_server(self) -> None:
+        stable = self.state.stable
+        available = self.server.observe(stable, self.verified)
+        self._set_available(available)
+        if self.phase in (Phase.ROLLING_OUT, Phase.ROLLING_BACK):
+            return
+        if available:
+            self._enter(Phase.WATCHING if self.state.previous is not None else Phase.SERVING)
+        elif self.server.state_of(stable) == "AVAILABLE" and not self.verified:
+            self._enter(Phase.VERIFYING, f"version {stable} loaded: replaying its golden samples")
+        else:
+            self._enter(Phase.LOADING, f"waiting for version {stable} to be AVAILABLE and labelled")
+
+    def _set_available(self, available: bool) -> None:
+        labels = self.config.applied_labels(self.model)
+        with self._lock:
+            self.available = available
+            self._labels = labels
+
+    def _refresh_store(self) -> bool:
+        """Read the pointer and the versions (unless backing off); clear bad marks of republished versions."""
         if not self.store.refresh():
             if self.store.last_error:
-                self._error(self.store.last_error)
-            return
+                self._fail("store", self.store.last_error)
+            return False
+        self._ok("store")
+        cleared = []
         for version in [v for v in self.state.bad if v in self.store.versions]:
             try:
                 republished = self.store.manifest_digest(version) != self.state.bad[version].manifest_sha256
             except StoreError as exc:
                 self.store.failed(exc)
-                return
+                self._fail("store", self.store.last_error or str(exc))
+                return False
             if republished:
                 log.info("%s version %s was republished: clearing its bad mark", self.model, version)
-                del self.state.bad[version]
+                cleared.append(version)
+        if cleared:
+            with self._lock:
+                for version in cleared:
+                    del self.state.bad[version]
                 save_state(self.dir, self.state)
+        return True
+
+    def _judge_window(self) -> str | None:
+        """Inside the rollback window: why the promoted version must go, or None."""
+        if self.state.previous is None or not self.judge.active:
+            return None
+        try:
+            snapshot, error = self.server.scrape(), None
+        except OSError as exc:
+            snapshot, error = None, str(exc)
+        verdict = self.judge.judge(snapshot, self.client.connection_epoch, error)
+        if verdict.blind:
+            self.metrics.judging_blind.labels(self.model).inc()
+            self._fail("judge", f"version {self.state.stable}: {verdict.note}", reason="judging_blind")
+            return None
+        self._ok("judge")
+        if verdict.window is None:
+            if verdict.note and verdict.note != "baseline taken":
+                log.warning("%s: version %s: %s", self.model, self.state.stable, verdict.note)
+            return None
+        s = self.settings
+        return rollback_reason(verdict.window, error_ratio=s.rollback_error_ratio, p99_ms=s.rollback_p99_ms,
+                               min_requests=s.rollback_min_requests)
+
+    # -- state changes --------------------------------------------------------------------
+    def _commit(self, *, stable: int | None, previous: int | None, previous_until: float, verified: bool,
+                record: tuple[int, str, str, dict[str, Any]] | None = None) -> None:
+        """One version change, whole: the state (saved), the server config wanted, the record and labels."""
+        versions = tuple(v for v in (stable, previous) if v is not None)
+        labels = {"stable": stable, **({"previous": previous} if previous is not None else {})} if stable else {}
+        with self._lock:
+            self.state.stable, self.state.previous, self.state.previous_until = stable, previous, previous_until
+            self.verified = verified
+            save_state(self.dir, self.state)
+            if versions:
+                self.config.set(self.model, self.base_path, versions, labels)
+            self._labels = labels  # what the apply that follows sets; observing corrects it if that fails
+            if record is not None:
+                version, result, detail, steps = record
+                self.last_rollout = {"version": version, "result": result, "detail": detail[:2000],
+                                     "steps_seconds": steps, "at": round(self.clock(), 3)}
+
+    def _mark_bad(self, version: int, reason: str, detail: str, count_rejected: bool = True,
+                  steps: dict[str, float] | None = None) -> None:
+        try:
+            digest = self.store.manifest_digest(version)
+        except StoreError:
+            digest = ""  # judged on an unreadable manifest: a republished one will differ and clear it
+        with self._lock:
+            self.state.bad[version] = BadMark(reason, detail[:2000], digest, self.store.pointer.generation)
+            self.state.trim_bad()
+            save_state(self.dir, self.state)
+            if count_rejected:
+                self.last_rollout = {"version": version, "result": "rejected", "detail": f"{reason}: {detail}"[:2000],
+                                     "steps_seconds": steps or {}, "at": round(self.clock(), 3)}
+        if count_rejected:
+            self.metrics.rollouts.labels(self.model, "rejected").inc()
+            self.metrics.rejections.labels(self.model, reason).inc()
+            self._event("Rejected", f"version {version}: {reason}: {detail}", warning=True)
+        self._fail("rollout", f"version {version} marked bad ({reason}): {detail}", reason=reason)
 
     def _download(self, version: int) -> bool:
         outcome = self.store.download(version)
         if outcome.result == "integrity_error":
             self._mark_bad(version, "integrity", outcome.detail)
         elif not outcome.ok:
-            self._error(outcome.detail)
+            self._fail("store", outcome.detail, reason=outcome.result)
         return outcome.ok
 
-    # -- server ---------------------------------------------------------------------------
-    def _reconcile(self) -> bool:
-        """Refresh states and re-apply the config when needed. False when the server is unreachable."""
+    # -- actions --------------------------------------------------------------------------
+    def _verify_stable(self, version: int) -> bool:
+        """The version chosen at start-up skipped the gates: replay its golden samples once it is loaded,
+        before the pod reports ready. A failure marks it bad (False); the next plan moves off it."""
+        self._enter(Phase.VERIFYING, f"version {version} loaded")
         try:
-            self.server.reconcile()
-        except ServerError as exc:
-            self.available = False
-            self.metrics.available.labels(self.model).set(0)
-            self._error(f"server not reachable or refused the config: {exc}")
+            manifest = self._local_manifest(version)
+        except (OSError, ManifestError) as exc:
+            self._fail("verify", f"cannot read the manifest of version {version} on disk: {exc}; it is not "
+                                 "trusted until it can be checked", reason="verify_unreadable")
+            return True
+        try:
+            if manifest.golden is None:
+                log.warning("%s: version %s has no golden samples: serving it unchecked", self.model, version)
+            else:
+                replay_golden(self.client, self.model, version, manifest)
+        except (GoldenError, ServerError) as exc:
+            self._mark_bad(version, "golden", f"start-up check: {exc}")
             return False
-        self.available = self.server.observe(self.state.stable, self.verified)
+        with self._lock:
+            self.verified = True
+        self._ok("verify")
+        self._observe_server()
         return True
 
-    def _observe(self) -> None:
-        try:
-            self.server.refresh()
-        except ServerError as exc:
-            self._error(f"server not reachable: {exc}")
-            return
-        self.available = self.server.observe(self.state.stable, self.verified)
+    def _roll_back(self, action: RollBack) -> None:
+        log.warning("%s: rolling back version %s: %s", self.model, action.version, action.reason)
+        self._mark_bad(action.version, "rolled_back", action.reason, count_rejected=False)
+        self._switch_back(self.state.previous, f"automatic rollback of version {action.version}: {action.reason}",
+                          keep_old=False)
 
-    def _serve(self, stable: int, previous: int | None) -> None:
-        versions = (stable,) if previous is None else (stable, previous)
-        labels = {"stable": stable, **({"previous": previous} if previous is not None else {})}
-        self.config.set(self.model, self.base_path, versions, labels)
+    def _close_window(self, previous: int) -> None:
+        log.info("%s: rollback window over, unloading version %s", self.model, previous)
+        self.judge.stop()
+        self._commit(stable=self.state.stable, previous=None, previous_until=0.0, verified=self.verified)
+        try:
+            self.config.apply(self.settings.rpc_timeout_seconds)
+        except ServerError as exc:
+            self._fail("server", f"could not unload version {previous} yet: {exc}")
+        self._prune()
+        self._observe_server()
         self.on_change()
 
-    # -- after a promotion ----------------------------------------------------------------
-    def _judge_promotion(self) -> None:
-        """Within the window, roll back when the server's own metrics show errors or slowness."""
-        if self.state.previous is None:
+    def _switch_back(self, target: int | None, why: str, keep_old: bool) -> None:
+        """Instant: ``target`` (the previous version) is loaded. Move ``stable`` first, then unload the old."""
+        old = self.state.stable
+        if target is None or old is None:
             return
+        self._enter(Phase.ROLLING_BACK, why)
+        self.config.set(self.model, self.base_path, (old, target), {"stable": target, "previous": old})
         try:
-            if self._baseline is None:
-                if self._rebaseline:
-                    self._baseline, self._rebaseline = self.server.scrape(), False
-                return
-            window = self.server.scrape().since(self._baseline)
-        except OSError as exc:
-            log.debug("%s: server metrics unavailable: %s", self.model, exc)
-            return
-        s = self.settings
-        reason = rollback_reason(window, error_ratio=s.rollback_error_ratio, p99_ms=s.rollback_p99_ms,
-                                 min_requests=s.rollback_min_requests)
-        if reason:
-            bad = self.state.stable
-            log.warning("%s: rolling back version %s: %s", self.model, bad, reason)
-            self._mark_bad(bad, "rolled_back", reason, count_rejected=False)
-            self._switch_to_previous(f"automatic rollback of version {bad}: {reason}", keep_old=False)
-
-    def _verify_startup_version(self) -> None:
-        """The version chosen at start-up skipped the gates: replay its golden samples once it is
-        loaded, before the pod reports ready. A failure marks it bad; the next decision moves off it."""
-        stable = self.state.stable
-        if self.verified or stable is None or self.server.state_of(stable) != "AVAILABLE":
-            return
-        manifest = self._stable_manifest()
-        try:
-            if manifest is None or manifest.golden is None:
-                log.warning("%s: version %s has no golden samples: serving it unchecked", self.model, stable)
-            else:
-                replay_golden(self.client, self.model, stable, manifest)
-        except (GoldenError, ServerError) as exc:
-            self._mark_bad(stable, "golden", f"start-up check: {exc}")
-            return
-        self.verified = True
-        self._observe()
-
-    def _expire_window(self) -> None:
-        s = self.state
-        if s.previous is not None and self.clock() >= s.previous_until:
-            log.info("%s: rollback window over, unloading version %s", self.model, s.previous)
-            with self._lock:
-                s.previous, s.previous_until, self._baseline = None, 0.0, None
-                save_state(self.dir, s)
-                self._serve(s.stable, None)
-                self.config.apply(self.settings.rpc_timeout_seconds)
-                self._prune()
-                self._observe()
-
-    def _prune(self) -> None:
-        keep = {v for v in (self.state.stable, self.state.previous) if v is not None}
-        for version in prune(self.dir, keep, self.settings.keep_versions):
-            log.info("%s: pruned version %s from disk", self.model, version)
-            self.metrics.forget_version(self.model, version)
-
-    # -- deciding -------------------------------------------------------------------------
-    def _act(self) -> None:
-        target = target_version(self.store.pointer, self.state, local_versions(self.dir), self.store.versions)
-        stable, previous = self.state.stable, self.state.previous
-        if target is None or target == stable:
-            return
-        if target == previous and self.server.state_of(previous) == "AVAILABLE":
-            unusable = stable is not None and not usable(self.store.pointer, self.state, stable)
-            self._switch_to_previous(f"moved {self.model} to version {target} (fleet pointer or bad stable)",
-                                     keep_old=not unusable)
-            return
-        self._rollout(target)
-
-    def _switch_to_previous(self, why: str, keep_old: bool) -> None:
-        """Instant: ``previous`` is loaded. Move ``stable`` first, then unload the old stable."""
-        s = self.state
-        old, new = s.stable, s.previous
-        self.config.set(self.model, self.base_path, (old, new), {"stable": new, "previous": old})
-        self.config.apply(self.settings.rpc_timeout_seconds)
-        if self.config.applied_labels(self.model).get("stable") != new:
-            self._error(f"could not move stable back to {new}; will retry")
-            return
-        with self._lock:
-            if keep_old:
-                s.stable, s.previous = new, old
-                s.previous_until = self.clock() + self.settings.rollback_window_seconds
-            else:
-                s.stable, s.previous, s.previous_until = new, None, 0.0
-            self._baseline = None
-            self.verified = True  # ``previous`` passed the gates when it was promoted
-            save_state(self.dir, s)
-            self._serve(s.stable, s.previous)
             self.config.apply(self.settings.rpc_timeout_seconds)
-            self.metrics.rollouts.labels(self.model, "rolled_back").inc()
-            self._observe()
-            self._record(old if not keep_old else new, "rolled_back", why, {})
-        self.reporter.event(self.model, "RolledBack", why, warning=True)
-
-    # -- the candidate pipeline -----------------------------------------------------------
-    def _rollout(self, version: int) -> None:
-        try:
-            manifest = self.store.repo.manifest(version) if version in self.store.versions else \
-                Manifest.from_json((self.dir / str(version) / MANIFEST_NAME).read_text())
-        except (StoreError, ManifestError, OSError) as exc:
-            self._error(f"cannot read the manifest of {self.model} version {version}: {exc}")
+        except ServerError as exc:
+            self._fail("server", f"could not move stable back to {target}, will retry: {exc}")
             return
+        if self.config.applied_labels(self.model).get("stable") != target:
+            self._fail("server", f"could not move stable back to {target}; will retry")
+            return
+        previous = old if keep_old else None
+        until = self.clock() + self.settings.rollback_window_seconds if keep_old else 0.0
+        self.judge.stop()
+        self._refresh_states()
+        self._commit(stable=target, previous=previous, previous_until=until, verified=True,  # it passed its gates
+                     record=(old if not keep_old else target, "rolled_back", why, {}))
+        try:
+            self.config.apply(self.settings.rpc_timeout_seconds)
+        except ServerError as exc:
+            self._fail("server", f"version {old} stays loaded for now: {exc}")
+        self.metrics.rollouts.labels(self.model, "rolled_back").inc()
+        self._event("RolledBack", why, warning=True)
+        self._enter(Phase.WATCHING if previous is not None else Phase.SERVING)
+        self._observe_server()
+        self.on_change()
+
+    def _roll_out(self, version: int) -> None:
+        manifest = self._candidate_manifest(version)
+        if manifest is None:
+            return
+        stable_manifest = None
+        if self.state.stable is not None:
+            try:
+                stable_manifest = self._local_manifest(self.state.stable)
+            except (OSError, ManifestError) as exc:
+                # The compatibility gate fails closed: a candidate is never checked against nothing.
+                self._fail("rollout", f"version {version} waits: the stable version's manifest cannot be read "
+                                      f"({exc}), so its compatibility cannot be checked", reason="compatibility_unverifiable")
+                return
         cand = Candidate(self.model, version, manifest, self.base_path)
         with self._lock:
             self.candidate = cand
-        log.info("%s: rolling out version %s", self.model, version)
-        self.reporter.event(self.model, "RolloutStarted", f"version {version}: download, verify, load, golden, "
-                            f"latency probe against stable {self.state.stable}")
+        self._enter(Phase.ROLLING_OUT, f"version {version}")
+        self._event("RolloutStarted", f"version {version}: download, verify, load, golden, latency probe "
+                                      f"against stable {self.state.stable}")
         try:
             with cand.timed("download", self.metrics):
                 if not self._download(version):
                     return
             with cand.timed("verify", self.metrics):
-                check_compatible(self._stable_manifest(), cand, self.store.pointer.allows_breaking(version))
+                check_compatible(stable_manifest, cand, self.store.pointer.allows_breaking(version))
             with cand.timed("load", self.metrics):
                 load_shadow(cand, self.config, self.client, self.settings)
             probe = check_behaviour(cand, self.client, self.state.stable, self.settings, self.metrics)
@@ -293,49 +430,58 @@ class ModelWorker:
             self._reject(cand, exc)
             return
         except ServerError as exc:
-            self._error(f"server trouble during the rollout of version {version}, will retry: {exc}")
+            self._fail("rollout", f"server trouble during the rollout of version {version}, will retry: {exc}",
+                       reason="server")
             self.config.remove(shadow_name(self.model))
             return
         finally:
             with self._lock:
                 self.candidate = None
-        s = self.state
-        with self._lock:
-            s.stable = version
-            self.verified = True
-            s.previous = old if self.settings.rollback_window_seconds > 0 else None
-            s.previous_until = self.clock() + self.settings.rollback_window_seconds
-            save_state(self.dir, s)
-            try:
-                self._baseline = self.server.scrape()
-            except OSError as exc:
-                self._baseline = None
-                log.warning("%s: no server metrics at %s (%s): automatic rollback is off for version %s",
-                            self.model, self.settings.server_rest, exc, version)
-            self._serve(s.stable, s.previous)
-            self.config.apply(self.settings.rpc_timeout_seconds)
-            self._prune()
-            self.metrics.rollouts.labels(self.model, "promoted").inc()
-            self._observe()
-            self._record(version, "promoted", f"version {version} is stable (previous {s.previous})",
-                         {**cand.steps, **({"probe": probe} if probe else {})})
-        log.info("%s: promoted version %s (previous %s), steps %s", self.model, version, s.previous, cand.steps)
-        self.reporter.event(self.model, "Promoted", f"version {version} is stable (steps {cand.steps})")
-        self.last_error = None
+            if self.phase is Phase.ROLLING_OUT:
+                self._enter(Phase.WATCHING if self.state.previous is not None else Phase.SERVING)
+        self._promoted(cand, old, probe)
 
-    def _stable_manifest(self) -> Manifest | None:
-        if self.state.stable is None:
-            return None
+    def _promoted(self, cand: Candidate, old: int | None, probe: dict[str, float]) -> None:
+        version = cand.version
+        keep = self.settings.rollback_window_seconds > 0 and old is not None
+        previous = old if keep else None
+        until = self.clock() + self.settings.rollback_window_seconds if keep else 0.0
         try:
-            return Manifest.from_json((self.dir / str(self.state.stable) / MANIFEST_NAME).read_text())
-        except (OSError, ManifestError):
-            return None
+            baseline = self.server.scrape()
+        except OSError as exc:
+            baseline = None
+            self.metrics.judging_blind.labels(self.model).inc()
+            self._fail("judge", f"no server metrics at {self.settings.server_rest} ({exc}): version {version} is "
+                                "judged from the first page that can be read", reason="judging_blind")
+        if previous is not None:
+            self.judge.start(baseline, self.client.connection_epoch)
+        else:
+            self.judge.stop()
+        self._refresh_states()
+        self._commit(stable=version, previous=previous, previous_until=until, verified=True,
+                     record=(version, "promoted", f"version {version} is stable (previous {previous})",
+                             {**cand.steps, **({"probe": probe} if probe else {})}))
+        try:
+            self.config.apply(self.settings.rpc_timeout_seconds)
+        except ServerError as exc:
+            self._fail("server", f"version {version} is stable; the config follows on the next tick: {exc}")
+        self._prune()
+        self.metrics.rollouts.labels(self.model, "promoted").inc()
+        self._ok("rollout")
+        log.info("%s: promoted version %s (previous %s), steps %s", self.model, version, previous, cand.steps)
+        self._event("Promoted", f"version {version} is stable (steps {cand.steps})")
+        self._enter(Phase.WATCHING if previous is not None else Phase.SERVING)
+        self._observe_server()
+        self.on_change()
 
     def _reject(self, cand: Candidate, exc: Rejected) -> None:
         log.warning("%s: version %s rejected at %s: %s", self.model, cand.version, exc.step, exc.detail)
         self.config.remove(shadow_name(self.model))
         if self.state.stable is not None:
-            self._serve(self.state.stable, self.state.previous)
+            self.config.set(self.model, self.base_path,
+                            tuple(v for v in (self.state.stable, self.state.previous) if v is not None),
+                            {"stable": self.state.stable,
+                             **({"previous": self.state.previous} if self.state.previous is not None else {})})
         try:
             self.config.apply(self.settings.rpc_timeout_seconds)
         except ServerError as err:
@@ -343,56 +489,77 @@ class ModelWorker:
         self._mark_bad(cand.version, exc.step, exc.detail, steps=cand.steps)
         if cand.version not in (self.state.stable, self.state.previous):
             remove_version(self.dir, cand.version)
-
-    def _mark_bad(self, version: int, reason: str, detail: str, count_rejected: bool = True,
-                  steps: dict[str, float] | None = None) -> None:
-        try:
-            digest = self.store.manifest_digest(version)
-        except StoreError:
-            digest = ""
-        self.state.bad[version] = BadMark(reason, detail[:2000], digest, self.store.pointer.generation)
-        self.state.trim_bad()
-        save_state(self.dir, self.state)
-        if count_rejected:
-            self.metrics.rollouts.labels(self.model, "rejected").inc()
-            self._record(version, "rejected", f"{reason}: {detail}", steps or {})
-            self.reporter.event(self.model, "Rejected", f"version {version}: {reason}: {detail}", warning=True)
-        self._error(f"version {version} marked bad ({reason}): {detail}")
-
-    # -- reporting ------------------------------------------------------------------------
-    def _error(self, message: str) -> None:
-        if message[:2000] != self.last_error:  # a condition that persists is logged once
-            log.warning("%s: %s", self.model, message)
-        self.last_error = message[:2000]
-
-    def _record(self, version: int, result: str, detail: str, steps: dict[str, Any]) -> None:
-        self.last_rollout = {"version": version, "result": result, "detail": detail[:2000],
-                             "steps_seconds": steps, "at": round(self.clock(), 3)}
         self.on_change()
+
+    # -- helpers --------------------------------------------------------------------------
+    def _candidate_manifest(self, version: int) -> Manifest | None:
+        """From the store (honouring its back-off), or from disk for a version the store no longer lists."""
+        if version in self.store.versions:
+            if self.store.backing_off():
+                return None  # the store's own error is recorded; no request until its retry time
+            try:
+                return self.store.repo.manifest(version)
+            except StoreError as exc:
+                self.store.failed(exc)
+                self._fail("store", self.store.last_error or str(exc))
+                return None
+            except ManifestError as exc:
+                self._fail("rollout", f"cannot read the manifest of {self.model} version {version}: {exc}")
+                return None
+        try:
+            return self._local_manifest(version)
+        except (OSError, ManifestError) as exc:
+            self._fail("rollout", f"cannot read the manifest of {self.model} version {version} on disk: {exc}")
+            return None
+
+    def _refresh_states(self) -> None:
+        """Per-version server states as of now, so that /status shows them with the version change."""
+        try:
+            self.server.refresh()
+        except ServerError as exc:
+            self._fail("server", f"server not reachable: {exc}")
+
+    def _local_manifest(self, version: int) -> Manifest:
+        return Manifest.from_json((self.dir / str(version) / MANIFEST_NAME).read_text())
+
+    def _prune(self) -> None:
+        keep = {v for v in (self.state.stable, self.state.previous) if v is not None}
+        for version in prune(self.dir, keep, self.settings.keep_versions):
+            log.info("%s: pruned version %s from disk", self.model, version)
+            self.metrics.forget_version(self.model, version)
 
     def _publish(self) -> None:
-        self._observe()
+        try:
+            self.server.refresh()
+        except ServerError as exc:
+            self._fail("server", f"server not reachable: {exc}")
+            return
+        self._observe_server()
         self.on_change()
+
+    def internal_error(self, exc: BaseException) -> None:
+        """A bug in a tick (the agent keeps the thread alive): recorded like any other failure."""
+        self._fail("internal", f"internal error: {exc!r}", reason="internal")
 
     def status(self) -> dict[str, Any]:
         with self._lock:
-            return self._status()
-
-    def _status(self) -> dict[str, Any]:
-        cand, s = self.candidate, self.state
-        return {
-            "stable": s.stable,
-            "previous": s.previous,
-            "previous_until": s.previous_until or None,
-            "available": self.available,
-            "labels": self.config.applied_labels(self.model),
-            "versions_on_disk": local_versions(self.dir),
-            "versions_in_store": list(self.store.versions),
-            "server_states": {str(v): st for v, (st, _m) in sorted(self.server.states.items())},
-            "candidate": {"version": cand.version, "step": cand.step} if cand else None,
-            "pointer": {"pinned": self.store.pointer.pinned, "blocked": list(self.store.pointer.blocked),
-                        "generation": self.store.pointer.generation},
-            "bad": {str(v): dataclasses.asdict(m) for v, m in sorted(s.bad.items())},
-            "last_rollout": self.last_rollout,
-            "last_error": self.last_error,
-        }
+            cand, s = self.candidate, self.state
+            return {
+                "phase": self.phase.value,
+                "stable": s.stable,
+                "previous": s.previous,
+                "previous_until": s.previous_until or None,
+                "verified": self.verified,
+                "available": self.available,
+                "labels": dict(self._labels),
+                "versions_on_disk": local_versions(self.dir),
+                "versions_in_store": list(self.store.versions),
+                "server_states": {str(v): st for v, (st, _m) in sorted(self.server.states.items())},
+                "candidate": {"version": cand.version, "step": cand.step} if cand else None,
+                "pointer": {"pinned": self.store.pointer.pinned, "blocked": list(self.store.pointer.blocked),
+                            "generation": self.store.pointer.generation},
+                "bad": {str(v): dataclasses.asdict(m) for v, m in sorted(s.bad.items())},
+                "last_rollout": self.last_rollout,
+                "errors": dict(self.errors),
+                "last_error": next(reversed(self.errors.values()), None),
+            }

@@ -34,7 +34,14 @@ def test_p99_is_the_bucket_bound_in_ms():
     assert parse("", "fuel").since(parse("", "fuel")).p99_ms() is None
 
 
-def test_counter_reset_uses_the_new_totals():
+def test_a_counter_reset_is_no_window():
+    """A restarted server counts from zero: its numbers are not the promoted version's (the caller
+    takes a new baseline; before, the new totals counted whole and a restart rolled a healthy version back)."""
     before = parse(PAGE, "fuel")
-    after = parse(':tensorflow:serving:request_count{model_name="fuel",status="OK"} 3\n', "fuel")
-    assert after.since(before).total == 3
+    after = parse(':tensorflow:serving:request_count{model_name="fuel",status="INVALID_ARGUMENT"} 36\n', "fuel")
+    assert after.since(before) is None
+
+
+def test_untyped_and_typed_pages_parse_alike():
+    untyped = PAGE.replace("# TYPE :tensorflow:serving:request_count counter\n", "")
+    assert parse(untyped, "fuel") == parse(PAGE, "fuel")

@@ -328,3 +328,129 @@ def test_a_restart_inside_the_window_still_guards_the_promotion(env, running):
     _spike_errors(env, version=2)
     again.tick()
     assert again.state.stable == 1 and again.state.bad[2].reason == "rolled_back"
+
+
+# -- the state machine: a stored phase, and failures that are recorded, never swallowed ----------------
+def test_the_phase_is_stored_shown_and_exported(env):
+    publish(env, 1)
+    w = make_worker(env)
+    assert w.status()["phase"] == "starting"
+    w.tick()
+    assert w.phase.value == "loading"
+    w.tick()
+    assert w.status()["phase"] == "serving" and w.verified
+    assert value(env, "plantserve_model_phase", model="fuel", phase="serving") == 1
+    assert value(env, "plantserve_model_phase", model="fuel", phase="loading") == 0
+    publish(env, 2)
+    w.tick()
+    assert w.status()["phase"] == "watching" and w.state.previous == 1
+    env.clock.now += 601
+    w.tick()
+    assert w.status()["phase"] == "serving"
+    env.server.up = False
+    w.tick()
+    assert w.status()["phase"] == "degraded" and "server not reachable" in w.status()["errors"]["server"]
+
+
+def test_an_unreadable_stable_manifest_stops_the_rollout(env, running):
+    """Before: the compatibility gate was skipped silently. Now the candidate waits, with the reason."""
+    (env.settings.model_base_path / "fuel" / "1" / "manifest.json").write_text("{not json")
+    sig = {"serving_default": {**SIGNATURES["serving_default"], "inputs": {}}}
+    publish(env, 2, signatures=sig)  # would fail the gate, if the gate could look
+    running.tick()
+    assert running.state.stable == 1 and 2 not in running.state.bad
+    assert "compatibility cannot be checked" in running.status()["errors"]["rollout"]
+    assert value(env, "plantserve_sidecar_failures_total", model="fuel", reason="compatibility_unverifiable") == 1
+
+
+def test_blind_judging_is_a_warning_and_a_metric(env, caplog):
+    """Before: no server metrics turned automatic rollback off with a DEBUG line."""
+    publish(env, 1)
+    w = make_worker(env)
+    blind = [True]
+
+    def scrape(model):
+        if blind[0]:
+            raise OSError("connection refused")
+        return env.server.snapshot(model)
+    w.server._scrape = scrape
+    w.tick()
+    w.tick()
+    publish(env, 2)
+    with caplog.at_level("WARNING", logger="serving.sidecar.worker"):
+        w.tick()
+        w.tick()
+    assert w.state.stable == 2
+    assert "not judged" in w.status()["errors"]["judge"] or "judged from the first page" in w.status()["errors"]["judge"]
+    assert value(env, "plantserve_rollout_judging_blind_total", model="fuel") >= 2
+    assert any(r.levelname == "WARNING" and "server metrics" in r.getMessage() for r in caplog.records)
+    blind[0] = False
+    w.tick()  # the first page read becomes the baseline
+    assert "judge" not in w.status()["errors"]
+    _spike_errors(env, version=2)
+    w.tick()
+    assert w.state.stable == 1 and w.state.bad[2].reason == "rolled_back"
+
+
+def test_a_server_restart_in_the_window_does_not_roll_back(env, running):
+    """Counters reset and requests on the missing label failed while the server restarted: neither is the
+    promoted version's doing (before: error ratio 1.0 from the new counters, a healthy version rolled back)."""
+    publish(env, 2)
+    running.tick()
+    assert running.state.stable == 2 and running.state.previous == 1
+    # the restart: a new connection, a server that knows nothing, and clients failing on "stable"
+    env.server.connection_epoch += 1
+    env.server.configs, env.server.states = {}, {}
+    env.server.requests = {"fuel": {"INVALID_ARGUMENT": 36.0}}
+    running.tick()
+    running.tick()
+    assert running.state.stable == 2 and 2 not in running.state.bad
+    assert env.server.configs["fuel"][2] == {"stable": 2, "previous": 1}
+    for _ in range(10):
+        env.server.predict("fuel", {}, label="stable")
+    running.tick()
+    assert running.state.stable == 2 and running.available
+    _spike_errors(env, version=2)  # a real problem after the restart is still caught
+    running.tick()
+    assert running.state.stable == 1 and running.state.bad[2].reason == "rolled_back"
+
+
+def test_recovered_server_clears_its_error(env, running):
+    env.server.up = False
+    running.tick()
+    assert "server" in running.status()["errors"]
+    env.server.up = True
+    running.tick()
+    status = running.status()
+    assert status["available"] and "server" not in status["errors"] and status["last_error"] is None
+
+
+def test_a_load_that_fails_at_once_says_so(env, running):
+    """Before: "failed to load within --load-timeout-seconds=300" for a load that failed immediately."""
+    env.server.fail_load.add(2)
+    publish(env, 2)
+    running.tick()
+    detail = running.state.bad[2].detail
+    assert "failed to load" in detail and "within --load-timeout-seconds" not in detail
+
+
+def test_no_store_request_while_backing_off(env, running, monkeypatch):
+    """Before: during a store outage the rollout read the candidate's manifest on every poll anyway."""
+    publish(env, 2)
+    running.store.failed(__import__("serving.store", fromlist=["StoreUnreachableError"]).StoreUnreachableError("down"))
+    assert running.store.backing_off()
+    calls = []
+    monkeypatch.setattr(running.store.repo, "manifest", lambda v: calls.append(v))
+    running.store.versions = [1, 2]
+    running.tick()
+    assert calls == [] and running.state.stable == 1
+
+
+def test_start_up_file_carries_labels_only_when_the_server_allows_them(env, running):
+    from serving.protocol import textproto  # noqa: F401 - the text format the server reads
+
+    running.config.write_startup_file(with_labels=False)
+    assert "version_labels" not in env.settings.model_config_file.read_text()
+    running.config.write_startup_file(with_labels=True)
+    text = env.settings.model_config_file.read_text()
+    assert 'key: "stable"' in text and "value: 1" in text and "__candidate" not in text

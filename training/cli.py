@@ -36,6 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--samples-per-class", type=int, default=1000, help="defect generator: images per class")
     parser.add_argument("--s3-endpoint-url", default=os.environ.get("PLANTSERVE_S3_ENDPOINT_URL"),
                         help="S3-compatible endpoint, e.g. MinIO [PLANTSERVE_S3_ENDPOINT_URL; AWS_ENDPOINT_URL]")
+    parser.add_argument("--explain-steps", type=int,
+                        help="integrated-gradients steps of the explain signature: more is more exact and slower "
+                             "(default: fuel 256, defect 128)")
     parser.add_argument("--quiet", action="store_true", help="no per-epoch or upload progress")
 
 
@@ -53,6 +56,8 @@ def settings_from_args(args: argparse.Namespace) -> TrainSettings:
         raise ValueError(f"--gate-tolerance must be in [0, 1), got {args.gate_tolerance}")
     if args.samples_per_class < 10:
         raise ValueError(f"--samples-per-class must be >= 10, got {args.samples_per_class}")
+    if args.explain_steps is not None and not 1 <= args.explain_steps <= 4096:
+        raise ValueError(f"--explain-steps must be between 1 and 4096, got {args.explain_steps}")
     if args.data_dir is not None and args.model != "defect":
         raise ValueError("--data-dir applies to the defect model only")
     if args.data_file is not None and args.model != "fuel":
@@ -63,7 +68,7 @@ def settings_from_args(args: argparse.Namespace) -> TrainSettings:
                          data_dir=args.data_dir, data_file=args.data_file, force=args.force,
                          gate_tolerance=args.gate_tolerance, gate_threshold=args.gate_threshold, seed=args.seed,
                          samples_per_class=args.samples_per_class, s3_endpoint_url=args.s3_endpoint_url,
-                         verbose=not args.quiet)
+                         verbose=not args.quiet, explain_steps=args.explain_steps)
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -1,0 +1,7 @@
+"""Explanations and input trust computed inside the exported graph.
+
+- :mod:`.integrate`: integrated gradients with the interpolation steps as one batch;
+- :mod:`.trust`: distance-from-training estimators, fitted with numpy and evaluated in the graph;
+- :mod:`.ood`: deliberately out-of-distribution inputs that trust must flag;
+- :mod:`.evaluate`: completeness on the test split, detection and false-alarm rates.
+"""

@@ -23,6 +23,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "sidecar": ("serving.sidecar.cli", "sync, verify, roll out and roll back versions next to a server"),
     "rollout": ("serving.sidecar.rollout_cli", "fleet decisions: status, pin, unpin, block, rollback"),
     "predict": ("serving.client.cli", "call a model over gRPC or REST and print a table"),
+    "explain": ("serving.client.explain_cli", "why a model answered as it did, and whether to trust the input"),
     "bench": ("serving.bench.cli", "open- or closed-loop load generator for any TF Serving endpoint"),
     "demo": ("serving.demo", "the whole stack on one machine"),
 }

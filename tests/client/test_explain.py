@@ -1,18 +1,12 @@
 """serving.client.explain: typed rows from explain and trust answers (pure; no server)."""
 from __future__ import annotations
 
-import doctest
-
 import numpy as np
 import pytest
 
 import serving.client.explain as explain
 from serving.client.errors import InvalidInput
 from serving.client.results import Prediction
-
-
-def test_doctests() -> None:
-    assert doctest.testmod(explain).failed == 0
 
 
 def _image_answer() -> dict[str, np.ndarray]:

@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="S3-compatible endpoint, e.g. MinIO [PLANTSERVE_S3_ENDPOINT_URL; AWS_ENDPOINT_URL]")
     parser.add_argument("--explain-steps", type=int,
                         help="integrated-gradients steps of the explain signature: more is more exact and slower "
-                             "(default: fuel 256, defect 128)")
+                             "(default: fuel 256, defect 80)")
     parser.add_argument("--quiet", action="store_true", help="no per-epoch or upload progress")
 
 

@@ -38,5 +38,5 @@ class TrainSettings:
     s3_endpoint_url: str | None = None
     #: Print per-epoch and upload progress.
     verbose: bool = True
-    #: Interpolation steps of the ``explain`` signature; None: the model's default (fuel 256, defect 128).
+    #: Interpolation steps of the ``explain`` signature; None: the model's default (fuel 256, defect 80).
     explain_steps: int | None = None

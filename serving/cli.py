@@ -28,6 +28,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "rollout": ("serving.sidecar.rollout_cli", "fleet decisions: status, pin, unpin, block, rollback"),
     "verify": ("serving.signing.cli", "check a published version's signature offline; show who signed it and what"),
     "predict": ("serving.client.cli", "call a model over gRPC or REST and print a table"),
+    "explain": ("serving.client.explain_cli", "why a model answered as it did, and whether to trust the input"),
     "bench": ("serving.bench.cli", "open- or closed-loop load generator for any TF Serving endpoint"),
     "demo": ("serving.demo", "the whole stack on one machine"),
 }

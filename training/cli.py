@@ -44,6 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--s3-sse-kms-key-id", default=os.environ.get("PLANTSERVE_S3_SSE_KMS_KEY_ID"),
                         help="with --s3-sse aws:kms: the KMS key id, ARN or alias (default: the account's S3 key) "
                              "[PLANTSERVE_S3_SSE_KMS_KEY_ID]")
+    parser.add_argument("--explain-steps", type=int,
+                        help="integrated-gradients steps of the explain signature: more is more exact and slower "
+                             "(default: fuel 256, defect 80)")
     parser.add_argument("--quiet", action="store_true", help="no per-epoch or upload progress")
     add_signing_arguments(parser)
 
@@ -62,6 +65,8 @@ def settings_from_args(args: argparse.Namespace) -> TrainSettings:
         raise ValueError(f"--gate-tolerance must be in [0, 1), got {args.gate_tolerance}")
     if args.samples_per_class < 10:
         raise ValueError(f"--samples-per-class must be >= 10, got {args.samples_per_class}")
+    if args.explain_steps is not None and not 1 <= args.explain_steps <= 4096:
+        raise ValueError(f"--explain-steps must be between 1 and 4096, got {args.explain_steps}")
     if args.data_dir is not None and args.model != "defect":
         raise ValueError("--data-dir applies to the defect model only")
     if args.data_file is not None and args.model != "fuel":
@@ -78,7 +83,8 @@ def settings_from_args(args: argparse.Namespace) -> TrainSettings:
                              gate_tolerance=args.gate_tolerance, gate_threshold=args.gate_threshold, seed=args.seed,
                              samples_per_class=args.samples_per_class, s3_endpoint_url=args.s3_endpoint_url,
                              verbose=not args.quiet, signing=signing, s3_sse=args.s3_sse,
-                             s3_sse_kms_key_id=args.s3_sse_kms_key_id)
+                             s3_sse_kms_key_id=args.s3_sse_kms_key_id,
+                             explain_steps=args.explain_steps)
     settings.s3_options()  # --s3-sse-kms-key-id without aws:kms fails now
     return settings
 

@@ -17,10 +17,12 @@ from typing import Any, TextIO
 import numpy as np
 
 from serving.store import open_store
-from serving.store.manifest import Golden, Manifest, PrimaryMetric, file_entries
+from serving.store.manifest import ExplainSpec, Golden, Manifest, PrimaryMetric, TrustSpec, file_entries
 from serving.store.repository import ModelRepository
 
-from .export import describe_signatures, export_version, load_predict_fn, read_warmup
+from .explain import report as explain_report
+from .explain.evaluate import TOLERANCE
+from .export import describe_signatures, export_version, load_signatures, read_warmup
 from .gate import check_gate
 from .models import get_task
 from .settings import TrainSettings
@@ -33,6 +35,11 @@ log = logging.getLogger(__name__)
 GOLDEN_ROWS = 8  # held-out inputs recorded with their outputs for the sidecar's smoke test
 GOLDEN_RTOL = 1e-3
 GOLDEN_ATOL = 1e-4
+#: Golden rows whose explanations are recorded too (a defect map is 784 numbers a row).
+EXPLAIN_GOLDEN_ROWS = 4
+#: Attributions sum many gradients: allow for another runtime's summation order.
+EXPLAIN_GOLDEN_RTOL = 1e-3
+EXPLAIN_GOLDEN_ATOL = 1e-4
 SMALL_UPLOAD_BYTES = 16 * 1024 * 1024  # below this, upload progress is one line
 
 
@@ -98,17 +105,25 @@ def train_and_publish(settings: TrainSettings, out: TextIO = sys.stdout) -> RunR
     epochs = settings.epochs or task.default_epochs
     print(f"training {settings.model} for up to {epochs} epochs on {data.info['train_rows']} rows", file=out, flush=True)
     losses = task.fit(model, data, epochs, settings.verbose)
+    trust_fit = task.fit_trust(model, data)
+    info = task.explain_info(data, settings.explain_steps)
 
     with tempfile.TemporaryDirectory(prefix=f"plantserve-{settings.model}-") as tmp:
         export_dir = Path(tmp) / "version"
-        records = export_version(task, model, data, export_dir, settings.model)
-        predict = load_predict_fn(export_dir)  # evaluate the artifact a server will load
+        records = export_version(task, model, data, export_dir, settings.model, trust_fit, settings.explain_steps)
+        signatures = load_signatures(export_dir)  # evaluate the artifact a server will load
+        predict = signatures["serving_default"]
         for record in read_warmup(export_dir / "assets.extra/tf_serving_warmup_requests"):
-            inputs = {k: _tensor(v) for k, v in record.predict_log.request.inputs.items()}
-            predict(inputs)
+            request = record.predict_log.request
+            signatures[request.model_spec.signature_name or "serving_default"](
+                {k: _tensor(v) for k, v in request.inputs.items()})
         metrics = task.evaluate(predict, data)
         report = task.report(metrics)
         print(report, file=out, flush=True)
+        print(f"{settings.model}: measuring explanations and input trust on the held-out data", file=out, flush=True)
+        completeness = explain_report.evaluate_explain(task, info, signatures["explain"], data)
+        trust_figures = explain_report.evaluate_trust(task, signatures["trust"], data)
+        print(explain_report.report(settings.model, info, completeness, trust_fit, trust_figures), file=out, flush=True)
 
         gate = check_gate(task, data, metrics, repo, latest, settings.gate_tolerance, settings.gate_threshold)
         if gate.latest_metrics is not None:
@@ -121,6 +136,10 @@ def train_and_publish(settings: TrainSettings, out: TextIO = sys.stdout) -> RunR
         golden_inputs = task.request(data.x_test[:GOLDEN_ROWS])
         golden = Golden("serving_default", {k: _tolist(v) for k, v in golden_inputs.items()},
                         {k: _tolist(v) for k, v in predict(golden_inputs).items()}, GOLDEN_RTOL, GOLDEN_ATOL)
+        explain_inputs = {k: v[:EXPLAIN_GOLDEN_ROWS] for k, v in golden_inputs.items()}
+        explain_golden = Golden("explain", {k: _tolist(v) for k, v in explain_inputs.items()},
+                                explain_report.numeric_outputs(signatures["explain"](explain_inputs)),
+                                EXPLAIN_GOLDEN_RTOL, EXPLAIN_GOLDEN_ATOL)
         version = repo.reserve_next()
         import tensorflow as tf
 
@@ -136,6 +155,15 @@ def train_and_publish(settings: TrainSettings, out: TextIO = sys.stdout) -> RunR
                       "warmup_records": records,
                       "tensorflow": tf.__version__, "previous_latest": latest,
                       "data": {k: v for k, v in data.info.items() if k in ("source", "classes", "dropped_rows", "train_rows")}},
+            explain=ExplainSpec(
+                signature_name="explain", method=info.method, steps=info.steps, path=info.path,
+                baseline=info.baseline, features=info.features, prediction_output=info.prediction_output,
+                baseline_output=info.baseline_output, completeness_tolerance=TOLERANCE,
+                completeness_floor=info.floor, golden=explain_golden, evaluation={"test_split": completeness},
+                variants=info.variants),
+            trust=TrustSpec(signature_name="trust", method=trust_fit.method, threshold=trust_fit.threshold,
+                            quantile=trust_fit.quantile, calibration_rows=trust_fit.calibration_rows,
+                            details=trust_fit.details, evaluation=trust_figures),
         )
         progress = _UploadProgress(manifest.total_bytes, out) if settings.verbose else None
         signature = None

@@ -43,6 +43,8 @@ class TrainSettings:
     s3_endpoint_url: str | None = None
     #: Print per-epoch and upload progress.
     verbose: bool = True
+    #: Interpolation steps of the ``explain`` signature; None: the model's default (fuel 256, defect 80).
+    explain_steps: int | None = None
     #: Sign the version (model.sig, OpenSSF model-signing format); None publishes unsigned.
     signing: SigningConfig | None = None
     #: Server-side encryption of the uploaded objects: None, "AES256" or "aws:kms" (S3 stores).

@@ -11,6 +11,7 @@ from __future__ import annotations
 from serving.client.errors import (ClientError, DeadlineExceeded, FailedPrecondition, InvalidInput,
                                    ModelNotFound, PermissionDenied, ResourceExhausted, ServerError,
                                    Unavailable, Unimplemented)
+from serving.client.explain import Explanations, FeatureExplanation, MapExplanation, Trust
 from serving.client.grpc_client import PredictClient
 from serving.client.rest_client import RestClient
 from serving.client.results import ModelMetadata, Prediction, Signature, TensorSpec, VersionStatus
@@ -19,7 +20,7 @@ from serving.protocol.tensors import to_ndarray, to_tensor_proto
 
 __all__ = [
     "PredictClient", "RestClient", "ClientSettings", "ModelRef", "DEFAULT_LABEL", "LATEST",
-    "ModelMetadata", "Prediction", "Signature", "TensorSpec", "VersionStatus", "to_tensor_proto", "to_ndarray",
+    "ModelMetadata", "Prediction", "Explanations", "FeatureExplanation", "MapExplanation", "Trust", "Signature", "TensorSpec", "VersionStatus", "to_tensor_proto", "to_ndarray",
     "ClientError", "ModelNotFound", "InvalidInput", "FailedPrecondition", "Unavailable",
     "DeadlineExceeded", "ResourceExhausted", "PermissionDenied", "Unimplemented", "ServerError",
 ]

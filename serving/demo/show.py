@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from typing import Any, Sequence, TextIO
 
-__all__ = ["table", "heading", "cell", "ms"]
+__all__ = ["table", "heading", "cell", "ms", "TOTAL_STEPS"]
+
+#: The demo's numbered steps, shutdown included.
+TOTAL_STEPS = 9
 
 
 def cell(value: Any) -> str:
@@ -40,4 +43,4 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], indent: str = "
 
 
 def heading(out: TextIO, number: int, title: str, elapsed: float) -> None:
-    print(f"\n[{number}/8] {title}  (t+{elapsed:.0f}s)", file=out, flush=True)
+    print(f"\n[{number}/{TOTAL_STEPS}] {title}  (t+{elapsed:.0f}s)", file=out, flush=True)

@@ -1,5 +1,5 @@
-"""The demo, step by step (issue 6): train or reuse, start the stack, predict, roll out a new
-version under traffic, bench, summarise, shut down. Every child process is stopped on the way out,
+"""The demo, step by step (issue 6): train or reuse, start the stack, predict, explain (issue 14),
+roll out a new version under traffic, bench, summarise, shut down. Every child process is stopped on the way out,
 whatever happens, Ctrl-C included.
 """
 from __future__ import annotations
@@ -17,6 +17,7 @@ from serving.store import Store, StoreError
 from serving.store.repository import ModelRepository
 
 from .children import PLANTSERVE, Children
+from .explanations import explain_step
 from .interrupts import Interrupted, SignalGuard
 from .predictions import Cars, defect_table, fuel_table, pick_cars, version_table
 from .publish import Training, TrainingFailed, latest_versions, open_demo_store, train
@@ -64,6 +65,7 @@ class Demo:
         self.clients: list[Any] = []
         self.rollout: dict[str, Any] = {}
         self.bench: dict[str, Any] | None = None
+        self.overlays: list[Any] = []
         self.failures: list[str] = []
 
     def say(self, text: str = "") -> None:
@@ -110,14 +112,16 @@ class Demo:
         self.stack.start()
         self.step(4, "Predictions over gRPC and REST (label stable)")
         cars = self._predict()
-        self.step(5, "Publish a new fuel version (incremental) while requests flow")
+        self.step(5, "Explanations and input trust (explain and trust signatures)")
+        self.overlays = explain_step(self.clients[0], cars, s.work_dir / "explain", self.say)
+        self.step(6, "Publish a new fuel version (incremental) while requests flow")
         if s.skip_rollout:
             self.say("  skipped (--skip-rollout)")
         else:
             self._rollout(cars)
-        self.step(6, f"Bench: {s.bench_seconds:g}s closed loop over gRPC")
+        self.step(7, f"Bench: {s.bench_seconds:g}s closed loop over gRPC")
         self._bench()
-        self.step(7, "Summary")
+        self.step(8, "Summary")
         self._summary()
         if s.keep_running:
             self._keep_running()
@@ -174,7 +178,7 @@ class Demo:
                  f"{correct}/{self.settings.images} right\n{text}")
         return cars
 
-    # -- step 5 -----------------------------------------------------------------------------
+    # -- step 6 -----------------------------------------------------------------------------
     def _rollout(self, cars: Cars) -> None:
         assert self.stack is not None
         s, stack = self.settings, self.stack
@@ -221,7 +225,7 @@ class Demo:
         if not same:
             self.failures.append(f"label stable does not answer like version {new}")
 
-    # -- step 6 -----------------------------------------------------------------------------
+    # -- step 7 -----------------------------------------------------------------------------
     def _bench(self) -> None:
         assert self.stack is not None
         s = self.settings
@@ -243,7 +247,7 @@ class Demo:
         self.bench = json.loads(json_path.read_text())
         self.bench["json"] = str(json_path)
 
-    # -- step 7 -----------------------------------------------------------------------------
+    # -- step 8 -----------------------------------------------------------------------------
     def _summary(self) -> None:
         assert self.stack is not None
         stack = self.stack
@@ -276,14 +280,15 @@ class Demo:
         if self.bench is not None:
             where += [["bench report (JSON)", self.bench["json"]], ["bench plots (PNG)", self.bench.get("png") or "-"],
                       ["bench samples (CSV)", self.bench["samples_csv"]]]
+        where += [["explanation overlay (PNG)", str(p)] for p in self.overlays]
         where.append(["logs", str(self.settings.logs_dir)])
         self.say("\n  where things are" + ("" if self.settings.keep_running else
                                            " (the URLs live until the shutdown below; --keep-running keeps them)")
                  + "\n" + table(["what", "where"], where))
 
-    # -- step 8 -----------------------------------------------------------------------------
+    # -- step 9 -----------------------------------------------------------------------------
     def _shutdown(self) -> None:
-        self.step(8, "Shut down")
+        self.step(9, "Shut down")
         if self.traffic is not None:
             self.traffic.stop()
             self.traffic = None

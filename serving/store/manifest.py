@@ -18,7 +18,9 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
+
+import numpy as np
 
 from .errors import StoreIntegrityError
 
@@ -28,6 +30,8 @@ __all__ = [
     "FileEntry",
     "PrimaryMetric",
     "Golden",
+    "ExplainSpec",
+    "TrustSpec",
     "Manifest",
     "ManifestError",
     "sha256_file",
@@ -79,6 +83,77 @@ class Golden:
 
 
 @dataclasses.dataclass(frozen=True)
+class ExplainSpec:
+    """The ``explain`` signature: what it computes, and what a candidate must reproduce.
+
+    ``golden`` holds its outputs for the same inputs as :attr:`Manifest.golden` (numeric outputs
+    only). Completeness: on every row, ``|completeness_output| <= completeness_tolerance *
+    max(|prediction_output - baseline_output|, completeness_floor)``.
+
+    >>> spec = ExplainSpec("explain", "integrated_gradients", 256, {}, {}, ["x"], "y", "base_y")
+    >>> spec.completeness_problems({"y": np.array([3.0, 1.0]), "base_y": np.array([1.0, 1.0]),
+    ...                             "completeness_error": np.array([0.01, 0.5])})
+    ['row 1: completeness error 0.5 exceeds 0.02 x max(|y - base_y|, 0.01) = 0.0002']
+    """
+
+    signature_name: str
+    method: str
+    steps: int
+    #: Quadrature of the path integral, e.g. {"rule": "midpoint", "power": 1.0}.
+    path: dict[str, Any]
+    baseline: dict[str, Any]
+    #: fuel: the order of the last axis of ``attributions``; defect: ["image"].
+    features: list[str]
+    prediction_output: str
+    baseline_output: str
+    completeness_output: str = "completeness_error"
+    completeness_tolerance: float = 0.02
+    completeness_floor: float = 0.01
+    golden: Golden | None = None
+    #: Completeness on the test split, measured at training time.
+    evaluation: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: Other explain signatures (name -> how they differ), e.g. ``explain_class``.
+    variants: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "ExplainSpec":
+        fields = dict(data)
+        golden = fields.pop("golden", None)
+        return cls(**fields, golden=Golden(**golden) if golden else None)
+
+    def completeness_problems(self, outputs: Mapping[str, Any]) -> list[str]:
+        """One message per row of ``outputs`` (an ``explain`` answer) that breaks completeness."""
+        names = (self.prediction_output, self.baseline_output, self.completeness_output)
+        missing = [n for n in names if n not in outputs]
+        if missing:
+            return [f"outputs {missing} missing from the {self.signature_name!r} answer"]
+        prediction, baseline, error = (np.asarray(outputs[n], np.float64).reshape(-1) for n in names)
+        bound = self.completeness_tolerance * np.maximum(np.abs(prediction - baseline), self.completeness_floor)
+        return [f"row {i}: completeness error {error[i]:.6g} exceeds {self.completeness_tolerance:g} x "
+                f"max(|{names[0]} - {names[1]}|, {self.completeness_floor:g}) = {bound[i]:.6g}"
+                for i in np.flatnonzero(~(np.abs(error) <= bound))]
+
+
+@dataclasses.dataclass(frozen=True)
+class TrustSpec:
+    """The ``trust`` signature (and the trust outputs of ``explain``): a distance from the
+    training data, and the threshold above which an input is flagged."""
+
+    signature_name: str
+    method: str
+    threshold: float
+    #: The threshold is this quantile of the validation rows' distances.
+    quantile: float
+    calibration_rows: int
+    distance_output: str = "trust_distance"
+    threshold_output: str = "trust_threshold"
+    trusted_output: str = "trusted"
+    details: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: False alarms on the test split and detection on out-of-distribution sets.
+    evaluation: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
 class Manifest:
     model: str
     version: int
@@ -97,6 +172,9 @@ class Manifest:
     allow_breaking_change: bool = False
     created_at: str = ""
     training: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: Absent in versions exported before the ``explain`` and ``trust`` signatures existed.
+    explain: ExplainSpec | None = None
+    trust: TrustSpec | None = None
     format: int = FORMAT_VERSION
 
     @property
@@ -136,6 +214,8 @@ class Manifest:
                 allow_breaking_change=bool(data.get("allow_breaking_change", False)),
                 created_at=str(data.get("created_at", "")),
                 training=dict(data.get("training", {})),
+                explain=ExplainSpec.from_dict(data["explain"]) if data.get("explain") else None,
+                trust=TrustSpec(**data["trust"]) if data.get("trust") else None,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ManifestError(f"manifest field missing or invalid: {exc!r}") from exc

@@ -20,8 +20,8 @@ def test_demo_runs_every_step(model_store_copy: Path, tmp_path: Path) -> None:
     result = run_cli("demo", "--store", str(model_store_copy), "--work-dir", str(work), *QUICK, timeout=900)
     out = result.stdout
     assert result.returncode == 0, f"{out}\n{result.stderr[-5000:]}"
-    for n in range(1, 9):
-        assert f"[{n}/8]" in out
+    for n in range(1, 10):
+        assert f"[{n}/9]" in out
     # 2: both models reused from the store
     assert "fuel: reusing version 1" in out and "defect: reusing version 1" in out
     # 4: the fuel table (gRPC and REST agree) and the defect table
@@ -29,7 +29,13 @@ def test_demo_runs_every_step(model_store_copy: Path, tmp_path: Path) -> None:
     rows = re.findall(r"^  (\S.*?)\s+(\d+\.\d)\s+(\d+\.\d)\s+(\d+\.\d)\s+(-?\d+\.\d)$", out, re.M)
     assert len(rows) >= 4 and all(g == r for _name, _true, g, r, _err in rows[:4])
     assert re.search(r"true class\s+gRPC class \(score\)\s+REST class \(score\)", out)
-    # 5: a new fuel version, its rollout steps, promoted with no failed request
+    # 5: two cars explained in mpg, two images with their overlay PNGs, one broken sensor flagged
+    assert re.search(r"car\s+true mpg\s+mpg\s+baseline\s+top 3 contributions \(mpg\)", out)
+    for label in ("scratch", "inclusion"):
+        png = work / "explain" / f"{label}.explain.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and str(png) in out
+    assert re.search(r"weight sensor stuck at 0: trust \S+ / \S+ UNLIKE TRAINING DATA", out)
+    # 6: a new fuel version, its rollout steps, promoted with no failed request
     new = int(re.search(r"published fuel version (\d+)", out).group(1))
     assert new == 2
     steps = ["downloaded", "verified", "loaded", "golden ok", "latency ok", "promoted"]
@@ -39,15 +45,15 @@ def test_demo_runs_every_step(model_store_copy: Path, tmp_path: Path) -> None:
     assert re.search(r"answered by v1 x\d+ -> v2 x\d+", out)
     assert f"predictions now come from version {new}" in out
     assert version_dirs(model_store_copy, "fuel") == {1: True, 2: True}
-    # 7: the summary's versions table: fuel stable 2, previous 1
+    # 8: the summary's versions table: fuel stable 2, previous 1
     assert re.search(r"^  fuel\s+2\s+1\s+1,2\s", out, re.M)
-    # 6: the bench's JSON, PNG and CSV
+    # 7: the bench's JSON, PNG and CSV
     report = json.loads((work / "bench" / "fuel-grpc.json").read_text())
     assert report["ok"] > 0 and report["errors"] == {} and report["label"] == "stable"
     png = work / "bench" / "fuel-grpc.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert str(png) in out and "/monitoring/prometheus/metrics" in out
-    # 8: serve, sidecar, both trainings... every child and its group are gone
+    # 9: serve, sidecar, both trainings... every child and its group are gone
     assert_no_children_left(out, expected_at_least=4)
 
 
@@ -67,7 +73,7 @@ def test_ctrl_c_while_training_leaves_nothing_behind(model_store_copy: Path, tmp
         demo.stop()
     out = demo.log_path.read_text(errors="replace")
     assert code == 130, out
-    assert "interrupted by SIGINT" in out and "[8/8] Shut down" in out
+    assert "interrupted by SIGINT" in out and "[9/9] Shut down" in out
     assert_no_children_left(out, expected_at_least=3)  # sidecar, serve, train
     for model in ("fuel", "defect"):
         dirs = version_dirs(model_store_copy, model)

@@ -55,3 +55,40 @@ def test_primary_metric_comparison_respects_goal() -> None:
     assert not PrimaryMetric("mae", "min", 2.2).better_or_equal(2.0, tolerance=0.05)
     assert PrimaryMetric("accuracy", "max", 0.95).better_or_equal(0.96, tolerance=0.05)
     assert not PrimaryMetric("accuracy", "max", 0.80).better_or_equal(0.96, tolerance=0.05)
+
+
+def _explained(files: list[FileEntry]) -> Manifest:
+    from serving.store.manifest import ExplainSpec, Golden, TrustSpec
+
+    golden = Golden("explain", {"x": [[1.0]]}, {"y": [2.0], "baseline_y": [1.0], "completeness_error": [0.0]})
+    return Manifest(**{**_manifest(files).__dict__,
+                       "explain": ExplainSpec("explain", "integrated_gradients", 256, {"rule": "midpoint", "power": 1.0},
+                                              {"kind": "training_medians", "values": {"x": 0.5}}, ["x"], "y",
+                                              "baseline_y", golden=golden, evaluation={"test_split": {"holds": True}}),
+                       "trust": TrustSpec("trust", "robust_mahalanobis", 5.6, 0.995, 64,
+                                          evaluation={"false_alarm_rate": 0.0})})
+
+
+def test_explain_and_trust_round_trip_and_old_manifests_still_parse() -> None:
+    files = [FileEntry("saved_model.pb", 1, "0" * 64)]
+    new = _explained(files)
+    assert Manifest.from_json(new.to_json()) == new
+    data = json.loads(new.to_json())
+    assert data["format"] == 1 and data["explain"]["golden"]["signature_name"] == "explain"
+    assert data["trust"]["threshold"] == 5.6 and data["trust"]["distance_output"] == "trust_distance"
+    for key in ("explain", "trust"):  # a manifest written before these fields existed
+        data.pop(key)
+    old = Manifest.from_json(json.dumps(data))
+    assert old.explain is None and old.trust is None and old == _manifest(files)
+
+
+def test_completeness_problems_name_each_bad_row() -> None:
+    import numpy as np
+
+    spec = _explained([FileEntry("saved_model.pb", 1, "0" * 64)]).explain
+    outputs = {"y": np.array([5.0, 1.0, 1.0]), "baseline_y": np.array([1.0, 1.0, 1.0]),
+               "completeness_error": np.array([0.05, 0.0001, np.nan])}
+    problems = spec.completeness_problems(outputs)
+    assert [p.split(":")[0] for p in problems] == ["row 2"]  # NaN never passes; 0.05 <= 0.02 x 4
+    assert spec.completeness_problems({"y": np.array([1.0])}) == [
+        "outputs ['baseline_y', 'completeness_error'] missing from the 'explain' answer"]

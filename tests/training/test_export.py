@@ -43,7 +43,10 @@ def test_every_signature_serves_and_matches_manifest(model_store: Path, model: s
             assert tensor["shape"][0] == -1  # a batch dimension of None
         fn = loaded.signatures[name]
         if spec["method_name"] == "tensorflow/serving/predict":
-            out = fn(**{k: tf.constant(np.asarray(v, np.float32)) for k, v in golden.inputs.items()})
+            inputs = {k: tf.constant(np.asarray(v, np.float32)) for k, v in golden.inputs.items()}
+            if "class_id" in spec["inputs"]:  # explain_class: the class to explain, per row
+                inputs["class_id"] = tf.zeros([batch], tf.int64)
+            out = fn(**inputs)
         else:  # classify / regress take serialized tf.Examples
             rows = [{k: np.asarray(v)[i] for k, v in golden.inputs.items()} for i in range(batch)]
             if model == "defect":
@@ -53,7 +56,7 @@ def test_every_signature_serves_and_matches_manifest(model_store: Path, model: s
         for key, tensor in out.items():
             declared = spec["outputs"][key]
             assert tensor.dtype.as_datatype_enum == tf.dtypes.as_dtype(
-                {"DT_FLOAT": tf.float32, "DT_INT64": tf.int64, "DT_STRING": tf.string}[declared["dtype"]]
+                {"DT_FLOAT": tf.float32, "DT_INT64": tf.int64, "DT_STRING": tf.string, "DT_BOOL": tf.bool}[declared["dtype"]]
             ).as_datatype_enum
             assert tensor.shape[0] == batch
             assert [d for d in tensor.shape[1:]] == declared["shape"][1:]

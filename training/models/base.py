@@ -9,7 +9,7 @@ import numpy as np
 
 from ..settings import TrainSettings
 
-__all__ = ["Task", "TaskData", "PredictFn"]
+__all__ = ["Task", "TaskData", "PredictFn", "TrustFit", "ExplainInfo", "TRUST_QUANTILE"]
 
 #: The serving signature as a function: {input name: array} -> {output name: array}.
 PredictFn = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
@@ -26,6 +26,45 @@ class TaskData:
     fingerprint: str
     #: Task-specific facts reported and recorded (class names, dropped rows, ...).
     info: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrustFit:
+    """A fitted input-trust estimator: ``params`` go into the graph, the rest into the manifest."""
+
+    method: str
+    #: Distances above this flag a row as unlike the training data.
+    threshold: float
+    #: The quantile of the validation rows' distances the threshold was set at.
+    quantile: float
+    calibration_rows: int
+    params: Any
+    #: JSON-able facts recorded in the manifest (features, components, penalties, ...).
+    details: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class ExplainInfo:
+    """What the ``explain`` signature computes, recorded in the manifest."""
+
+    method: str
+    steps: int
+    #: Quadrature of the path integral: {"rule": "midpoint", "power": p} (nodes a = t**p).
+    path: dict[str, Any]
+    baseline: dict[str, Any]
+    #: The order of the last axis of ``attributions`` (fuel), or the one image input (defect).
+    features: list[str]
+    #: Outputs whose difference the attributions add up to: prediction - baseline.
+    prediction_output: str
+    baseline_output: str
+    #: Completeness rule: |error| <= tolerance * max(|prediction - baseline|, floor).
+    floor: float
+    #: Extra explain signatures (name -> what differs), e.g. a requested class.
+    variants: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+#: The quantile of validation distances a trust threshold is set at.
+TRUST_QUANTILE = 0.995
 
 
 class Task(abc.ABC):
@@ -55,9 +94,27 @@ class Task(abc.ABC):
     def fit(self, model: Any, data: TaskData, epochs: int, verbose: bool) -> list[float]:
         """Train in place; returns the training loss of each epoch."""
 
+    #: Interpolation steps of the ``explain`` signature unless --explain-steps overrides it.
+    default_explain_steps: int
+
     @abc.abstractmethod
-    def servable(self, model: Any, data: TaskData) -> tuple[Any, dict[str, Any]]:
-        """(a tf.Module, its signatures) to export; keys are signature names."""
+    def servable(self, model: Any, data: TaskData, trust: TrustFit | None = None,
+                 explain_steps: int | None = None) -> tuple[Any, dict[str, Any]]:
+        """(a tf.Module, its signatures) to export; keys are signature names.
+
+        With ``trust`` the module also serves ``explain`` (and its variants) and ``trust``;
+        without it, only the prediction signatures existing clients call."""
+
+    @abc.abstractmethod
+    def fit_trust(self, model: Any, data: TaskData) -> TrustFit:
+        """Fit the distance-from-training estimator on the training split; calibrate on validation."""
+
+    @abc.abstractmethod
+    def explain_info(self, data: TaskData, explain_steps: int | None = None) -> ExplainInfo: ...
+
+    @abc.abstractmethod
+    def ood_sets(self, data: TaskData) -> dict[str, np.ndarray]:
+        """Deliberately out-of-distribution inputs (rows like ``x_test``) that trust should flag."""
 
     @abc.abstractmethod
     def method_names(self) -> dict[str, str]:

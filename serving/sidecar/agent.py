@@ -51,6 +51,8 @@ class Agent:
         self._stop = threading.Event()
         self._startup_done = threading.Event()
         self._change_lock = threading.Lock()
+        if isinstance(getattr(client, "on_disconnect", None), list):
+            client.on_disconnect.append(self.poke)
         self.started_at = clock()
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -75,6 +77,11 @@ class Agent:
             q.put_nowait(item)
         except queue.Full:
             pass  # a tick is already pending: coalesce
+
+    def poke(self) -> None:
+        """Tick every model now (the server connection dropped: readiness must not wait for the poll)."""
+        for q in self._queues.values():
+            self._offer(q, "tick")
 
     def _watch(self) -> None:
         while not self._stop.is_set():

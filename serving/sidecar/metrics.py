@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-__all__ = ["SidecarMetrics", "STATES", "PHASES", "ROLLOUT_STEPS", "LABELS"]
+__all__ = ["SidecarMetrics", "STATES", "PHASES", "ROLLOUT_STEPS", "REJECTION_REASONS", "LABELS"]
 
 STATES = ("UNKNOWN", "START", "LOADING", "AVAILABLE", "UNLOADING", "END")
 #: state.Phase values (kept here as strings so that this module imports nothing of the worker's).
 PHASES = ("starting", "loading", "verifying", "serving", "rolling_out", "watching", "rolling_back", "degraded")
 ROLLOUT_STEPS = ("download", "verify", "load", "golden", "latency_probe", "promote")
+#: Why a version is rejected: the gate (a rollout step, or integrity/signature found at download).
+REJECTION_REASONS = ("integrity", "signature", "compatibility", "load", "golden", "latency_probe", "promote")
 LABELS = ("stable", "previous")
 _SECONDS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
 
@@ -50,7 +52,9 @@ class SidecarMetrics:
             "plantserve_sync_last_success_timestamp_seconds", "Unix time of the last successful sync",
             ["model"], registry=registry)
         self.rollouts = Counter(
-            "plantserve_rollout", "Rollouts by result", ["model", "result"], registry=registry)
+            "plantserve_rollout", "Rollouts by result, and why: the gate that rejected a version (integrity, "
+            "signature, compatibility, load, golden, latency_probe, promote), `automatic` or `pointer` for a "
+            "rollback, `ok` for a promotion", ["model", "result", "reason"], registry=registry)
         self.step_seconds = Histogram(
             "plantserve_rollout_step_seconds", "Time spent in each rollout step",
             ["model", "step"], buckets=_SECONDS_BUCKETS, registry=registry)
@@ -64,9 +68,6 @@ class SidecarMetrics:
         self.failures = Counter(
             "plantserve_sidecar_failures", "Problems a model's worker met, by reason (each condition counted once)",
             ["model", "reason"], registry=registry)
-        self.rejections = Counter(
-            "plantserve_rollout_rejections", "Versions rejected, by the gate that refused them",
-            ["model", "reason"], registry=registry)
         self.judging_blind = Counter(
             "plantserve_rollout_judging_blind", "Times a promoted version could not be judged: no server metrics",
             ["model"], registry=registry)
@@ -79,8 +80,9 @@ class SidecarMetrics:
         """Create every labelled child at zero so that dashboards see the families from the start."""
         for result in ("ok", "integrity_error", "store_error", "disk_full", "local_error"):
             self.downloads.labels(model, result)
-        for result in ("promoted", "rejected", "rolled_back"):
-            self.rollouts.labels(model, result)
+        for result, reason in (("promoted", "ok"), ("rolled_back", "automatic"), ("rolled_back", "pointer"),
+                               *(("rejected", gate) for gate in REJECTION_REASONS)):
+            self.rollouts.labels(model, result, reason)
         for label in LABELS:
             self.label_version.labels(model, label).set(0)
         self.download_bytes.labels(model)

@@ -58,6 +58,8 @@ class ServerClient:
         self._lock = threading.Lock()
         #: Bumped whenever the connection drops: a restarted server lost the config applied by RPC.
         self.connection_epoch = 0
+        #: Called (from gRPC's thread) when the connection drops, so that workers look at once.
+        self.on_disconnect: list = []
         self._was_ready = False
         self._channel.subscribe(self._on_connectivity, try_to_connect=False)
 
@@ -70,6 +72,8 @@ class ServerClient:
                 self._was_ready = False
                 self.connection_epoch += 1
                 log.info("connection to the server at %s dropped (epoch %s)", self.target, self.connection_epoch)
+                for callback in list(self.on_disconnect):
+                    callback()
 
     def close(self) -> None:
         self._channel.close()

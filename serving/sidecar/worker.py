@@ -224,6 +224,7 @@ class ModelWorker:
             self._enter(Phase.LOADING, f"waiting for version {stable} to be AVAILABLE and labelled")
 
     def _set_available(self, available: bool) -> None:
+        self.metrics.available.labels(self.model).set(1 if available else 0)
         labels = self.config.applied_labels(self.model)
         with self._lock:
             self.available = available
@@ -308,8 +309,7 @@ class ModelWorker:
                 self.last_rollout = {"version": version, "result": "rejected", "detail": f"{reason}: {detail}"[:2000],
                                      "steps_seconds": steps or {}, "at": round(self.clock(), 3)}
         if count_rejected:
-            self.metrics.rollouts.labels(self.model, "rejected").inc()
-            self.metrics.rejections.labels(self.model, reason).inc()
+            self.metrics.rollouts.labels(self.model, "rejected", reason).inc()
             self._event("Rejected", f"version {version}: {reason}: {detail}", warning=True)
         self._fail("rollout", f"version {version} marked bad ({reason}): {detail}", reason=reason)
 
@@ -389,7 +389,7 @@ class ModelWorker:
             self.config.apply(self.settings.rpc_timeout_seconds)
         except ServerError as exc:
             self._fail("server", f"version {old} stays loaded for now: {exc}")
-        self.metrics.rollouts.labels(self.model, "rolled_back").inc()
+        self.metrics.rollouts.labels(self.model, "rolled_back", "automatic" if not keep_old else "pointer").inc()
         self._event("RolledBack", why, warning=True)
         self._enter(Phase.WATCHING if previous is not None else Phase.SERVING)
         self._observe_server()
@@ -466,7 +466,7 @@ class ModelWorker:
         except ServerError as exc:
             self._fail("server", f"version {version} is stable; the config follows on the next tick: {exc}")
         self._prune()
-        self.metrics.rollouts.labels(self.model, "promoted").inc()
+        self.metrics.rollouts.labels(self.model, "promoted", "ok").inc()
         self._ok("rollout")
         log.info("%s: promoted version %s (previous %s), steps %s", self.model, version, previous, cand.steps)
         self._event("Promoted", f"version {version} is stable (steps {cand.steps})")

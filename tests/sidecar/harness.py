@@ -108,7 +108,10 @@ class Pod:
                 for fam in text_string_to_metric_families(text) for s in fam.samples}
 
     def metric(self, name: str, **labels) -> float | None:
-        return self.metrics().get((name, tuple(sorted(labels.items()))))
+        """The sample's value, summed over the labels not given (None when no sample matches)."""
+        found = [v for (n, lbls), v in self.metrics().items()
+                 if n == name and set(labels.items()) <= set(lbls)]
+        return sum(found) if found else None
 
     def wait_stable(self, version: int, model: str = "fuel", timeout: float = 90) -> dict:
         def check():

@@ -22,6 +22,7 @@ def test_init_model_exposes_every_family_at_zero():
     registry = CollectorRegistry()
     SidecarMetrics(registry).init_model("fuel")
     assert value(registry, "plantserve_sync_downloads_total", model="fuel", result="disk_full") == 0
-    assert value(registry, "plantserve_rollout_total", model="fuel", result="rolled_back") == 0
+    assert value(registry, "plantserve_rollout_total", model="fuel", result="rolled_back", reason="automatic") == 0
+    assert value(registry, "plantserve_rollout_total", model="fuel", result="rejected", reason="signature") == 0
     assert value(registry, "plantserve_model_label_version", model="fuel", label="stable") == 0
     assert value(registry, "plantserve_pointer_pinned_version", model="fuel") == 0

@@ -95,7 +95,7 @@ def test_promotion_is_two_step_and_keeps_previous(env, running):
     assert promote[0]["fuel"][1] == {"stable": 1} and promote[-1]["fuel"][1] == {"stable": 2, "previous": 1}
     assert any("fuel__candidate" in r for r in env.server.reloads)
     assert "fuel__candidate" not in env.server.configs
-    assert value(env, "plantserve_rollout_total", model="fuel", result="promoted") == 1
+    assert value(env, "plantserve_rollout_total", model="fuel", result="promoted", reason="ok") == 1
     assert value(env, "plantserve_model_label_version", model="fuel", label="previous") in (0, 1)
     running.tick()
     assert value(env, "plantserve_model_label_version", model="fuel", label="stable") == 2
@@ -125,7 +125,7 @@ def test_bad_candidates_are_rejected_and_not_retried(env, running, breakage, rea
     reloads = len(env.server.reloads)
     running.tick()
     assert len(env.server.reloads) == reloads, "a bad version is not retried"
-    assert value(env, "plantserve_rollout_total", model="fuel", result="rejected") == 1
+    assert value(env, "plantserve_rollout_total", model="fuel", result="rejected", reason=reason) == 1
 
 
 def test_allow_breaking_change_in_manifest_or_pointer(env, running):
@@ -170,7 +170,7 @@ def test_error_spike_rolls_back_to_previous(env, running):
     assert running.state.stable == 1 and running.state.previous is None
     assert running.state.bad[2].reason == "rolled_back"
     assert env.server.configs["fuel"][1:] == ((1,), {"stable": 1})
-    assert value(env, "plantserve_rollout_total", model="fuel", result="rolled_back") == 1
+    assert value(env, "plantserve_rollout_total", model="fuel", result="rolled_back", reason="automatic") == 1
 
 
 class StatusReader:
@@ -253,6 +253,7 @@ def test_server_down_is_not_ready_and_store_errors_are_counted(env, running):
     env.server.up = False
     running.tick()
     assert not running.available and "server not reachable" in running.last_error
+    assert value(env, "plantserve_model_available", model="fuel") == 0
     env.server.up = True
     env.server.connection_epoch += 1
     env.server.configs, env.server.states = {}, {}  # a restarted server knows nothing
@@ -305,7 +306,7 @@ def test_a_start_up_version_is_golden_checked_before_ready(env):
     w.tick()  # loaded: the golden check fails, and the worker moves off it through the full pipeline
     assert w.state.bad[2].reason == "golden" and w.state.stable == 1
     assert w.available and env.server.configs["fuel"][2]["stable"] == 1
-    assert value(env, "plantserve_rollout_total", model="fuel", result="rejected") == 1
+    assert value(env, "plantserve_rollout_total", model="fuel", result="rejected", reason="golden") == 1
 
 
 def test_disk_full_is_counted_and_retried_not_marked_bad(env, running):

@@ -75,7 +75,8 @@ def test_server_restart_gets_its_labels_back_and_readyz_tracks_it(moto, saved_mo
     pod.start()
     pod.server.stop()
     wait_until(lambda: http_get(f"{pod.url}/readyz")[0] == 503, what="/readyz false without a server")
-    assert pod.metric("plantserve_model_available", model="fuel") == 0
+    wait_until(lambda: pod.metric("plantserve_model_available", model="fuel") == 0, timeout=10,
+               what="availability follows at once (the lost connection wakes the worker)")
     assert http_get(f"{pod.url}/healthz")[0] == 200
     pod.start_server()
     pod.wait_probe("readyz")

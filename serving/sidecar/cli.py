@@ -24,17 +24,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _reporter(settings: Settings):
-    """Kubernetes Events and the pod annotation with --kubernetes. A missing client library is the image's
-    fault and stops the sidecar (SettingsError); a missing in-cluster config only turns reporting off."""
+    """Kubernetes Events and the pod annotation with --kubernetes; off (with a warning) when the pod gives
+    no name, namespace or token."""
     from .k8s import KubeReporter, NullReporter
+    from .kubeapi import ConfigError
 
     if not settings.kubernetes:
         return NullReporter()
-    try:
-        import kubernetes  # noqa: F401 - checked here so that the image's omission fails loudly
-    except ImportError as exc:
-        raise SettingsError("--kubernetes needs the `kubernetes` package, which this installation lacks: "
-                            "install plantserve with the `sidecar` extra (or turn --kubernetes off)") from exc
     pod, namespace = os.environ.get("POD_NAME"), os.environ.get("POD_NAMESPACE")
     if not pod or not namespace:
         log.warning("--kubernetes is on but POD_NAME/POD_NAMESPACE are not set (use the downward API): "
@@ -42,9 +38,8 @@ def _reporter(settings: Settings):
         return NullReporter()
     try:
         return KubeReporter(pod, namespace)
-    except Exception as exc:  # noqa: BLE001 - kubernetes.config.ConfigException and friends
-        log.warning("--kubernetes is on but the in-cluster config cannot be loaded (%s): "
-                    "Kubernetes events and annotations are off", exc)
+    except ConfigError as exc:
+        log.warning("--kubernetes is on but %s: Kubernetes events and annotations are off", exc)
         return NullReporter()
 
 
@@ -107,11 +102,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     registry = CollectorRegistry()
     metrics = SidecarMetrics(registry)
-    try:
-        reporter = _reporter(settings)
-    except SettingsError as exc:
-        log.error("%s", exc)
-        return 2
+    reporter = _reporter(settings)
     client = ServerClient(settings.server_grpc, settings.rpc_timeout_seconds, credentials,
                           settings.server_tls_server_name)
     agent = Agent(settings, store, client, metrics, reporter)

@@ -1,8 +1,9 @@
 """Optional Kubernetes reporting: rollout steps as Events on the pod, serving versions as an
 annotation. Off outside a cluster (``--kubernetes`` and POD_NAME/POD_NAMESPACE turn it on).
 
-RBAC the pod's service account needs: ``events`` create (core/v1) and ``pods`` get, patch in its
-namespace; ``plantserve rollout status`` needs ``pods`` list.
+RBAC the pod's service account needs: ``events`` create (core/v1) and ``pods`` patch in its namespace
+(the chart's Role grants exactly these); ``plantserve rollout status`` needs ``pods`` list. The calls
+go through ``kubeapi.InClusterAPI`` (no client library).
 
 Example::
 
@@ -41,10 +42,9 @@ class KubeReporter:
 
     def __init__(self, pod_name: str, namespace: str, api: Any | None = None) -> None:
         if api is None:
-            from kubernetes import client, config
+            from .kubeapi import InClusterAPI
 
-            config.load_incluster_config()
-            api = client.CoreV1Api()
+            api = InClusterAPI.load()  # ConfigError outside a pod, or without a token
         self.api = api
         self.pod_name = pod_name
         self.namespace = namespace

@@ -38,15 +38,50 @@ def test_pin_unpin_block_unblock(store, capsys):
     assert read_pointer(store, "fuel").blocked == ()
 
 
-def test_rollback_blocks_the_version_the_fleet_is_on(store, capsys):
+class Sidecars:
+    """Real sidecar /status endpoints on loopback, each reporting the stable version its pod serves."""
+
+    def __init__(self, *stables):
+        self.servers, self.urls = [], []
+        for stable in stables:
+            status = {"ready": True, "models": {"fuel": {"stable": stable, "previous": None, "available": True}}}
+            port = free_port()
+            self.servers.append(serve_http("127.0.0.1", port, handler_for(lambda s=status: s, lambda: True,
+                                                                          lambda: True, lambda: True, None)))
+            self.urls.append(f"http://127.0.0.1:{port}")
+
+    def __enter__(self):
+        return ",".join(self.urls)
+
+    def __exit__(self, *exc):
+        for server in self.servers:
+            server.shutdown()
+
+
+def test_rollback_blocks_the_version_the_fleet_serves(store, capsys):
+    """The fleet serves 2; 3 is newer in the store but the sidecars rejected it. Rollback blocks 2 (before:
+    it blocked 3, the never-served candidate, changed nothing and exited 0)."""
     root = str(store.root)
-    assert run("rollback", "fuel", "--store", root) == 0
+    with Sidecars(2, 2) as urls:
+        assert run("rollback", "fuel", "--store", root, "--sidecars", urls) == 0
     p = read_pointer(store, "fuel")
-    assert p.blocked == (3,) and p.rollback == {"from": 3}
-    assert run("pin", "fuel", "1", "--store", root) == 0
-    assert run("rollback", "fuel", "--store", root) == 0  # pinned: roll back from the pin
-    p = read_pointer(store, "fuel")
-    assert p.pinned is None and p.blocked == (1, 3)
+    assert p.blocked == (2,) and p.rollback == {"from": 2}
+    assert "the pods serve version 2" in capsys.readouterr().err
+    assert run("rollback", "fuel", "3", "--store", root) == 0  # an explicit version needs no pods
+    assert read_pointer(store, "fuel").blocked == (2, 3)
+
+
+def test_rollback_refuses_when_it_cannot_know_what_is_served(store, capsys):
+    root = str(store.root)
+    assert run("rollback", "fuel", "--store", root) == 2
+    assert "what the fleet serves" in capsys.readouterr().err
+    with Sidecars(2, 3) as urls:
+        assert run("rollback", "fuel", "--store", root, "--sidecars", urls) == 2
+    assert "different fuel versions" in capsys.readouterr().err
+    dead = f"http://127.0.0.1:{free_port()}"
+    assert run("rollback", "fuel", "--store", root, "--sidecars", dead) == 2
+    assert "no pod reports" in capsys.readouterr().err
+    assert read_pointer(store, "fuel").generation == 0, "nothing was written"
 
 
 def test_bad_input_exits_2_with_a_reason(store, capsys):
@@ -75,21 +110,14 @@ def test_status_from_sidecar_urls(store, capsys):
 
 
 def test_pods_from_cluster_reads_annotations():
-    from types import SimpleNamespace as NS
-
     from serving.sidecar.k8s import ANNOTATION
 
     def pod(name, annotations, ready):
-        return NS(metadata=NS(name=name, annotations=annotations),
-                  status=NS(conditions=[NS(type="Ready", status="True" if ready else "False")]))
+        return {"metadata": {"name": name, "annotations": annotations},
+                "status": {"conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}}
 
-    class Api:
-        def list_namespaced_pod(self, namespace, label_selector):
-            assert (namespace, label_selector) == ("plants", "app.kubernetes.io/instance=ps")
-            return NS(items=[pod("a", {ANNOTATION: '{"fuel": {"stable": 2, "available": true}}'}, True),
-                             pod("b", None, False)])
-
-    pods = rollout_cli.pods_from_cluster(Api(), "plants", "app.kubernetes.io/instance=ps")
+    pods = rollout_cli.pods_from_cluster([pod("a", {ANNOTATION: '{"fuel": {"stable": 2, "available": true}}'}, True),
+                                          pod("b", None, False)])
     assert pods[0] == {"pod": "a", "ready": True, "models": {"fuel": {"stable": 2, "available": True}}}
     assert pods[1]["ready"] is False and "annotation" in pods[1]["error"]
 
@@ -101,7 +129,7 @@ def test_pointer_edits_are_signed_with_signing_key(store, tmp_path, capsys):
     key, pub = write_key_pair(tmp_path, "operator", password=b"pw")
     (tmp_path / "pw").write_text("pw")
     root = str(store.root)
-    for action in (["pin", "fuel", "2"], ["block", "fuel", "3"], ["rollback", "fuel"], ["unpin", "fuel"]):
+    for action in (["pin", "fuel", "2"], ["block", "fuel", "3"], ["rollback", "fuel", "2"], ["unpin", "fuel"]):
         assert run(*action, "--store", root, "--signing-key", str(key),
                    "--signing-key-password-file", str(tmp_path / "pw")) == 0
         assert read_pointer(store, "fuel", trust=load_trust([pub])).generation >= 1

@@ -72,3 +72,64 @@ def test_golden_inputs_take_every_dtype_a_tensor_proto_carries():
 def test_golden_inputs_that_cannot_be_sent_are_golden_errors(dtypes, inputs, error):
     with pytest.raises(GoldenError, match=error):
         golden_inputs(manifest(dtypes, inputs))
+
+
+# -- the explain golden (issue 14): explanations must reproduce and keep completeness -------------
+def _explained_manifest(explain=True):
+    from serving.store.manifest import ExplainSpec
+
+    sig = {"serving_default": {"inputs": {"x": {"dtype": "DT_FLOAT", "shape": [-1]}}, "outputs": {}},
+           "explain": {"inputs": {"x": {"dtype": "DT_FLOAT", "shape": [-1]}}, "outputs": {}}}
+    golden = Golden("serving_default", {"x": [1.0, 2.0]}, {"y": [2.0, 4.0]})
+    spec = ExplainSpec("explain", "integrated_gradients", 64, {}, {}, ["x"], "y", "baseline_y",
+                       golden=Golden("explain", {"x": [1.0, 2.0]},
+                                     {"y": [2.0, 4.0], "baseline_y": [0.0, 0.0], "attributions": [2.0, 4.0],
+                                      "completeness_error": [0.0, 0.0]}, rtol=1e-3, atol=1e-4))
+    return Manifest(model="fuel", version=3, files=[], signatures=sig, metrics={},
+                    primary_metric=PrimaryMetric("mae", "min", 1.0), data_fingerprint="t", golden=golden,
+                    explain=spec if explain else None)
+
+
+class Explaining:
+    """Answers serving_default and explain like an exported model; ``tamper`` changes one explain output."""
+
+    def __init__(self, tamper=None, missing=False):
+        self.tamper, self.missing, self.signatures = tamper or {}, missing, []
+
+    def predict(self, name, inputs, *, version=None, signature_name="serving_default"):
+        from serving.sidecar.tfserving import ServerError
+
+        self.signatures.append(signature_name)
+        x = np.asarray(inputs["x"], np.float64)
+        if signature_name == "serving_default":
+            return {"y": 2 * x}
+        if self.missing:
+            import grpc
+
+            raise ServerError('Serving signature key "explain" not found.', grpc.StatusCode.FAILED_PRECONDITION)
+        out = {"y": 2 * x, "baseline_y": 0 * x, "attributions": 2 * x, "completeness_error": 0 * x}
+        out.update({k: np.asarray(v, np.float64) for k, v in self.tamper.items()})
+        return out
+
+
+def test_explanations_are_replayed_with_the_golden():
+    from serving.sidecar.probe import replay_golden
+
+    client = Explaining()
+    replay_golden(client, "fuel", 3, _explained_manifest())
+    assert client.signatures == ["serving_default", "explain"]
+    old = Explaining()
+    replay_golden(old, "fuel", 3, _explained_manifest(explain=False))
+    assert old.signatures == ["serving_default"], "a version from before explain is not asked for it"
+
+
+@pytest.mark.parametrize("client, expected", [
+    (Explaining(tamper={"attributions": [2.0, 9.0]}), "explain: output 'attributions' differs"),
+    (Explaining(tamper={"completeness_error": [0.0, 0.5]}), "explain completeness: row 1"),
+    (Explaining(missing=True), "'explain' signature does not answer"),
+])
+def test_explanations_that_do_not_reproduce_reject_the_version(client, expected):
+    from serving.sidecar.probe import replay_golden
+
+    with pytest.raises(GoldenError, match=expected):
+        replay_golden(client, "fuel", 3, _explained_manifest())

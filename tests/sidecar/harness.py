@@ -48,6 +48,8 @@ class Pod:
     restarts: int = 0
     #: how the sidecar is started: ``plantserve`` (or a wrapper taking the same arguments)
     sidecar_launcher: list[str] = dataclasses.field(default_factory=lambda: list(PLANTSERVE))
+    #: extra flags of ``plantserve serve`` (TF Serving's)
+    server_args: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def base(self) -> Path:
@@ -71,7 +73,7 @@ class Pod:
         monitoring.write_text(MONITORING)
         args = [*PLANTSERVE, "serve", f"--port={self.grpc_port}", f"--rest_api_port={self.rest_port}",
                 f"--model_config_file={self.base / 'models.config'}", "--file_system_poll_wait_seconds=1",
-                f"--monitoring_config_file={monitoring}", "--max_num_load_retries=0"]
+                f"--monitoring_config_file={monitoring}", "--max_num_load_retries=0", *self.server_args]
         self.server = Proc(args, self.root / f"server-{self.restarts}-{time.monotonic():.0f}.log")
 
     def start(self, timeout: float = 120) -> "Pod":
@@ -133,7 +135,11 @@ class Load:
         from serving.protocol.tensors import to_tensor_proto
         from tests.sidecar.models import GOLDEN_INPUTS
 
-        self.channel = grpc.insecure_channel(f"127.0.0.1:{grpc_port}")
+        # Reconnect within 100 ms of a server coming back (gRPC's default backoff grows to 120 s), so that
+        # failures after a restart are the server's, not the channel's back-off.
+        self.channel = grpc.insecure_channel(f"127.0.0.1:{grpc_port}", options=[
+            ("grpc.initial_reconnect_backoff_ms", 50), ("grpc.min_reconnect_backoff_ms", 50),
+            ("grpc.max_reconnect_backoff_ms", 100)])
         self.stub = services.PredictionServiceStub(self.channel)
         self.request = messages.PredictRequest()
         self.request.model_spec.name = model
@@ -142,6 +148,8 @@ class Load:
             to_tensor_proto(np.asarray(values, np.float32), proto=self.request.inputs[name])
         self.ok = 0
         self.failures: list[str] = []
+        #: (monotonic time, what) of every failed request
+        self.failure_log: list[tuple[float, str]] = []
         self.versions: list[int] = []
         self.latencies_ms: list[float] = []
         #: (monotonic time at completion, latency ms) of every OK request
@@ -160,6 +168,7 @@ class Load:
             except grpc.RpcError as exc:
                 with self._lock:
                     self.failures.append(f"{exc.code().name}: {exc.details()}")
+                    self.failure_log.append((time.monotonic(), self.failures[-1]))
                 time.sleep(max(self.pause_seconds, 0.01))
                 continue
             elapsed = (time.perf_counter() - started) * 1000

@@ -156,7 +156,7 @@ def bench_store() -> tuple[Path, int]:
 
 
 def _ok_count(rest_port: int) -> int:
-    from tests.client.servers import MONITORING_PATH
+    from labkit.serve import MONITORING_PATH
 
     text = urllib.request.urlopen(f"http://127.0.0.1:{rest_port}{MONITORING_PATH}", timeout=10).read().decode()
     match = re.search(r':tensorflow:serving:request_count\{model_name="fuel",status="OK"\} (\S+)', text)
@@ -177,7 +177,7 @@ def bench_round_robin() -> None:
     from serving.client import PredictClient
     from serving.client.settings import ModelRef
     from serving.protocol.messages import PredictResponse
-    from tests.client.servers import start_serve
+    from labkit.serve import start_serve
 
     store, version = bench_store()
     servers = []

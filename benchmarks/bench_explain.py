@@ -121,7 +121,7 @@ def bench_fuel(client, version: int, car: dict[str, np.ndarray], background: np.
 def main() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from serving.client import PredictClient
-    from tests.client.servers import start_serve
+    from labkit.serve import start_serve
     from training.data.defects import render
     from training.data.fuel import load_fuel
 

@@ -91,7 +91,7 @@ def stub_main(port: int) -> None:
 
 
 def _ceilings(tmp: Path) -> None:
-    from tests.support import Proc, free_port, port_open, wait_until
+    from labkit.procs import Proc, free_port, port_open, wait_until
 
     port = free_port()
     code = f"from benchmarks.bench_loadgen import stub_main; stub_main({port})"
@@ -132,7 +132,7 @@ def main() -> None:
     from benchmarks.bench_client import bench_store
     from serving.bench.payload import build_payload
     from serving.client.settings import ModelRef
-    from tests.client.servers import start_serve
+    from labkit.serve import start_serve
 
     store, version = bench_store()
     with tempfile.TemporaryDirectory() as tmp_name:

@@ -30,9 +30,16 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-SYNC_MB = int(os.environ.get("PLANTSERVE_BENCH_SYNC_MB", "500"))
-#: Rollout-then-rollback cycles under load; their latencies are pooled (one swap's p99 is ~7 requests).
-SWAP_CYCLES = int(os.environ.get("PLANTSERVE_BENCH_SWAP_CYCLES", "3"))
+
+
+def _sync_mb() -> int:
+    """Size of the synced model (PLANTSERVE_BENCH_SYNC_MB, default 500), read when the benchmark runs."""
+    return int(os.environ.get("PLANTSERVE_BENCH_SYNC_MB", "500"))
+
+
+def _swap_cycles() -> int:
+    """Rollout-then-rollback cycles under load; their latencies are pooled (one swap's p99 is ~7 requests)."""
+    return int(os.environ.get("PLANTSERVE_BENCH_SWAP_CYCLES", "3"))
 
 
 def _p99(values: list[float]) -> float:
@@ -51,10 +58,10 @@ def bench_sync(tmp: Path, moto) -> None:
     from serving.sidecar.sync import Downloader
     from serving.store import open_store
     from serving.store.manifest import Manifest
-    from tests.sidecar.harness import s3_store
-    from tests.sidecar.models import Spec, build, publish
+    from labkit.pods import s3_store
+    from labkit.savedmodels import Spec, build, publish
 
-    saved = build(tmp / "big", Spec(scale=1.0, pad_bytes=SYNC_MB * 1024 * 1024, shards_bytes=64 * 1024 * 1024))
+    saved = build(tmp / "big", Spec(scale=1.0, pad_bytes=_sync_mb() * 1024 * 1024, shards_bytes=64 * 1024 * 1024))
     uri = moto.make_bucket("bench-sync")
     store = s3_store(moto, uri)
     manifest: Manifest = publish(store, "fuel", 1, saved, Spec(scale=1.0))
@@ -88,13 +95,14 @@ def bench_sync(tmp: Path, moto) -> None:
 
 
 def bench_swap_and_ttl(tmp: Path, moto) -> None:
-    from tests.sidecar.harness import Load, Pod, pod_env, s3_store
-    from tests.sidecar.models import FEATURES, Spec, build, manifest_for, publish
-    from tests.support import wait_until
+    from labkit.pods import Load, Pod, pod_env, s3_store
+    from labkit.savedmodels import FEATURES, Spec, build, manifest_for, publish
+    from labkit.procs import wait_until
 
     # Cycle k publishes a good version 2k (promoted) and a failing one 2k+1 (rolled back to 2k).
-    good = {2 * k: Spec(scale=float(2 * k)) for k in range(1, SWAP_CYCLES + 1)}
-    failing = {2 * k + 1: Spec(scale=float(2 * k + 1), fail_above=100.0) for k in range(1, SWAP_CYCLES + 1)}
+    cycles = _swap_cycles()
+    good = {2 * k: Spec(scale=float(2 * k)) for k in range(1, cycles + 1)}
+    failing = {2 * k + 1: Spec(scale=float(2 * k + 1), fail_above=100.0) for k in range(1, cycles + 1)}
     specs = {1: Spec(scale=1.0), **good, **failing}
     saved = {v: build(tmp / f"m{v}", s) for v, s in specs.items()}
     uri = moto.make_bucket("bench-swap")
@@ -144,7 +152,7 @@ def bench_swap_and_ttl(tmp: Path, moto) -> None:
         steady = [x for w in steadies for x in w.latencies]
         base = _p99(steady)
         print(f"swap under load: 2 closed-loop gRPC clients on label stable; steady p99 {base:.2f} ms "
-              f"({len(steady)} requests in 3 s before each cycle); {SWAP_CYCLES} cycles of a complete rollout "
+              f"({len(steady)} requests in 3 s before each cycle); {cycles} cycles of a complete rollout "
               f"then an automatic rollback")
         print(f"  {'':44} {'target':>18} {'plantserve':>18} {'ratio':>10}")
         for name, windows in (("complete rollout", rollouts), ("automatic rollback", rollbacks)):
@@ -190,7 +198,7 @@ class Window:
 
 
 def main() -> None:
-    from tests.conftest import start_moto
+    from labkit.moto import start_moto
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-sidecar-"))
     moto = start_moto(tmp)

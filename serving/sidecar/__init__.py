@@ -1,21 +1,43 @@
 """The sidecar next to each TF Serving container: verified version sync from object storage,
-safe rollout and rollback, and metrics.
+safe rollout and rollback, and metrics. It imports no TensorFlow (``pip install plantserve[sidecar]``).
 
 The promise: no plant request is ever answered by a version that has not been fully downloaded,
-checksum-verified, loaded, smoke-tested against its golden samples and latency-checked, and a bad
-version is rolled back without a failed request.
+checksum-verified (and signature-verified when trust anchors are set), loaded, smoke-tested against its
+golden samples and explanations, and latency-checked; and a bad version is rolled back without a failed
+request.
 
-Data path (kserve agent shape)::
+**Where each phase lives.** Every model has one worker (``worker.ModelWorker``) that ticks serially:
+observe -> plan (``decide.plan``, pure) -> apply. Its phase (``state.Phase``) is stored at each
+transition, shown in ``/status`` and exported as ``plantserve_model_phase``:
 
-    Agent (agent.py): watcher tick every --poll-interval-seconds -> one queue + thread per model
-      ModelWorker (worker.py), serial per model:
-        StoreView (store_view.py)  pointer (pointer.py) + complete versions + downloads (sync.py)
-        decide.py                  startup version, target version, rollback reason (pure)
-        rollout.py                 verify (compat.py) -> load shadow -> golden + latency (probe.py) -> promote
-        ServingConfig (applier.py) the one ModelServerConfig, labels only on AVAILABLE versions
-      ServerClient (tfserving.py): TF Serving's gRPC ModelService / PredictionService only
-      server_metrics.py: the server's own Prometheus page, for automatic rollback
-    http.py: /metrics /readyz /healthz /startupz /status;  k8s.py: Events + pod annotation
+=================  ====================================================================================
+phase              code
+=================  ====================================================================================
+``starting``       ``worker._bootstrap``: ``decide.startup_version``, then ``store_view.StoreView.download``
+                   (``sync.Downloader``: staging dir, sha256 per file, rename) before the server starts
+``loading``        ``worker._observe_server``; ``applier.ServingConfig`` sends labels only on AVAILABLE
+                   versions (and writes the start-up file, with labels when the server allows them)
+``verifying``      ``worker._verify_stable`` -> ``probe.replay_golden`` (golden and ``explain`` outputs)
+``serving``        following the store: ``decide.target_version`` picks the next version
+``rolling_out``    ``worker._roll_out`` -> ``rollout.py``: download, verify (``compat.py``), load under a
+                   shadow name, golden, latency probe (``probe.py``), promote (two-step label move)
+``watching``       the rollback window: ``judge.PromotionJudge`` reads the server's own metrics
+                   (``server_metrics.py``) and ``decide.rollback_reason`` judges them; a server restart
+                   re-baselines instead of judging
+``rolling_back``   ``worker._switch_back``: ``stable`` moves to the still-loaded previous version
+``degraded``       the server is unreachable or nothing is eligible: ``/status`` ``errors`` says why
+=================  ====================================================================================
+
+Around the workers::
+
+    agent.py         the watcher tick, one queue and thread per model, readiness (/readyz)
+    store_view.py    the store through one model's eyes: pointer (pointer.py), versions, back-off
+    server_view.py   the server through one model's eyes: states, labels, availability metrics
+    tfserving.py     the server's gRPC ModelService / PredictionService (serving.protocol), TLS
+    http.py          /metrics /readyz /healthz /startupz /status
+    k8s.py           Events and the pod annotation, through kubeapi.py (the API server, no client library)
+    rollout_cli.py   ``plantserve rollout``: the fleet pointer, status, rollback of what is served
+    settings.py      the one settings object (serving/settings.py declares flags, env and defaults)
 
 Nothing here reads env or argv at import time: ``cli.run`` builds the one ``Settings`` object.
 """

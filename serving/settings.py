@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import sys
 import types
 import typing
 from pathlib import Path
@@ -126,13 +127,14 @@ def _kind(annotation: Any) -> tuple[Callable[[str], Any], bool, bool]:
 
 def specs(cls: type) -> list[Spec]:
     """Every declared setting of ``cls``, in declaration order."""
-    hints = typing.get_type_hints(cls)
+    namespace = vars(sys.modules[cls.__module__])
     out = []
     for f in dataclasses.fields(cls):
         meta = f.metadata.get(_SPEC)
         if meta is None:
-            continue
-        kind, many, optional = _kind(hints[f.name])
+            continue  # not a setting: its type may be one only a type checker imports
+        hint = eval(f.type, namespace) if isinstance(f.type, str) else f.type  # noqa: S307 - the class's own annotation
+        kind, many, optional = _kind(hint)
         flag = f"--{f.name.replace('_', '-')}" if meta["flag"] is None else meta["flag"]
         env = ENV_PREFIX + f.name.upper() if meta["env"] is None else meta["env"]
         out.append(Spec(f.name, meta["help"], flag, env, f.default, meta["required"], meta["check"],
@@ -174,7 +176,8 @@ def _parse(spec: Spec, raw: Any) -> Any:
 def build(cls: type, args: argparse.Namespace | None = None, env: Mapping[str, str] | None = None,
           **overrides: Any) -> Any:
     """The settings object: flags (``args``) over env over defaults, parsed and checked.
-    ``overrides`` are values that need no parsing (tests, other processes' settings)."""
+    ``overrides`` are values that need no parsing, or fields that are not settings (a positional
+    argument, an object built from several flags)."""
     env = os.environ if env is None else env
     values: dict[str, Any] = {}
     for spec in specs(cls):
@@ -194,7 +197,8 @@ def build(cls: type, args: argparse.Namespace | None = None, env: Mapping[str, s
         if problem:
             raise SettingsError(f"{spec.where()}: {problem} (got {_show(value)} from {source})")
         values[spec.name] = value
-    made = cls(**values)
+    extra = {k: v for k, v in overrides.items() if k not in values}  # fields that are not settings
+    made = cls(**values, **extra)
     validate = getattr(made, "validate", None)
     if validate is not None:
         validate()

@@ -9,8 +9,8 @@ from tests.support import free_port, run_cli
 
 
 @pytest.mark.parametrize("args, message", [
-    (["fuel"], "--store is required"),
-    (["fuel", "--store", "{store}", "--epochs", "0"], "--epochs must be >= 1"),
+    (["fuel"], "--store (or PLANTSERVE_STORE) is required"),
+    (["fuel", "--store", "{store}", "--epochs", "0"], "--epochs: must be >= 1"),
     (["fuel", "--store", "{store}", "--data-dir", "{tmp}"], "--data-dir applies to the defect model only"),
     (["fuel", "--store", "{store}", "--data-file", "{tmp}/missing.csv"], "does not exist"),
     (["defect", "--store", "{store}", "--data-dir", "{tmp}/empty"], "--data-dir"),

@@ -68,8 +68,9 @@ def test_block_moves_every_pod_off_the_blocked_version(fleet):
 
 
 def test_rollback_moves_every_pod_to_the_previous_version(fleet):
+    urls = ",".join(pod.url for pod in fleet["pods"])
     with Load(fleet["pods"][0].grpc_port) as a:
-        pointer = json.loads(rollout(fleet, "rollback", "fuel"))
+        pointer = json.loads(rollout(fleet, "rollback", "fuel", "--sidecars", urls))  # what the pods serve: 2
         assert pointer["rollback"] == {"from": 2} and pointer["blocked"] == [2]
         all_stable(fleet, 1)
     assert a.failures == []

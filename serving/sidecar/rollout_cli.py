@@ -32,6 +32,7 @@ from typing import Any
 
 from serving import settings as spec
 from serving.settings import SettingsError, setting
+from serving.table import table
 from serving.signing.flags import add_signing_arguments, signer_from_args
 
 __all__ = ["add_arguments", "run", "RolloutSettings", "served_version", "pods_from_cluster"]
@@ -204,10 +205,10 @@ def _status(args: argparse.Namespace, settings: RolloutSettings) -> int:
     if settings.json:
         print(json.dumps({"pods": pods, "pointers": pointers}, indent=2, sort_keys=True))
         return 0
-    print(f"{'POD':40} {'MODEL':10} {'STABLE':>6} {'PREV':>5} {'AVAIL':>5}  LAST ROLLOUT / ERROR")
+    rows = []
     for pod in pods:
         if "error" in pod:
-            print(f"{pod['pod']:40} {'-':10} {'-':>6} {'-':>5} {'-':>5}  unreachable: {pod['error']}")
+            rows.append([pod["pod"], None, None, None, None, None, f"unreachable: {pod['error']}"])
         for model, m in sorted(pod["models"].items()):
             if args.model and model != args.model:
                 continue
@@ -215,8 +216,8 @@ def _status(args: argparse.Namespace, settings: RolloutSettings) -> int:
             note = f"{last.get('result', '')} v{last.get('version', '')}" if last else ""
             if m.get("last_error"):
                 note += f" | {m['last_error'][:60]}"
-            print(f"{pod['pod']:40} {model:10} {str(m.get('stable')):>6} {str(m.get('previous')):>5} "
-                  f"{str(m.get('available')):>5}  {note}")
+            rows.append([pod["pod"], model, m.get("phase"), m.get("stable"), m.get("previous"), m.get("available"), note])
+    print(table(["POD", "MODEL", "PHASE", "STABLE", "PREV", "AVAIL", "LAST ROLLOUT / ERROR"], rows))
     for model, p in pointers.items():
         print(f"pointer {model}: pinned={p['pinned']} blocked={p['blocked']} generation={p['generation']}")
     return 0

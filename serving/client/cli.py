@@ -25,29 +25,21 @@ from serving.client.files import Batch, read_csv, read_images, read_json
 from serving.client.settings import DEFAULT_LABEL, ClientSettings
 from serving.client.table import render
 
-__all__ = ["add_arguments", "run", "settings_from_args"]
+__all__ = ["add_arguments", "add_connection_arguments", "run", "settings_from_args", "client_for", "read_batch"]
 
 log = logging.getLogger(__name__)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", help="model name, e.g. fuel or defect")
+def add_connection_arguments(parser: argparse.ArgumentParser, timeout_seconds: float = 10.0) -> None:
+    """What every client command takes: the target, which version, the deadline, the output, TLS."""
     parser.add_argument("--target", required=True,
                         help="gRPC target (host:8500, dns:///svc:8500) or REST URL (http://host:8501)")
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--json", type=Path, help="inputs as JSON (columns or a list of row objects)")
-    source.add_argument("--csv", type=Path, help="inputs as CSV with a header; extra columns are shown as context")
-    source.add_argument("--image", type=Path, nargs="+", help="PNG/JPEG images for an image input")
-    source.add_argument("--status", action="store_true", help="print every version's state instead")
-    source.add_argument("--metadata", action="store_true", help="print the signatures instead")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--version", type=int, help="address this version")
     which.add_argument("--label", help="address this version label (default: stable)")
     which.add_argument("--latest", action="store_true", help="address the newest available version (no label)")
-    parser.add_argument("--signature", default=None, help="signature name (default serving_default; "
-                        "classify with --classify)")
-    parser.add_argument("--classify", action="store_true", help="use the Classify API with tf.Examples")
-    parser.add_argument("--timeout-seconds", type=float, default=10.0, help="per-call deadline")
+    parser.add_argument("--timeout-seconds", type=float, default=timeout_seconds,
+                        help=f"per-call deadline (default {timeout_seconds:g})")
     parser.add_argument("--output", choices=["table", "json"], default="table")
     tls = parser.add_argument_group("TLS (gRPC)")
     tls.add_argument("--tls", action="store_true", help="TLS with the system roots")
@@ -55,6 +47,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     tls.add_argument("--client-cert", type=Path, help="PEM client certificate (mTLS)")
     tls.add_argument("--client-key", type=Path, help="PEM client key (mTLS)")
     tls.add_argument("--server-name", help="expected name in the server certificate, if not the target's host")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", help="model name, e.g. fuel or defect")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--json", type=Path, help="inputs as JSON (columns or a list of row objects)")
+    source.add_argument("--csv", type=Path, help="inputs as CSV with a header; extra columns are shown as context")
+    source.add_argument("--image", type=Path, nargs="+", help="PNG/JPEG images for an image input")
+    source.add_argument("--status", action="store_true", help="print every version's state instead")
+    source.add_argument("--metadata", action="store_true", help="print the signatures instead")
+    parser.add_argument("--signature", default=None, help="signature name (default serving_default; "
+                        "classify with --classify)")
+    parser.add_argument("--classify", action="store_true", help="use the Classify API with tf.Examples")
+    add_connection_arguments(parser)
 
 
 def settings_from_args(args: argparse.Namespace, environ: dict[str, str] | None = None) -> ClientSettings:
@@ -67,7 +73,8 @@ def settings_from_args(args: argparse.Namespace, environ: dict[str, str] | None 
                           client_key=args.client_key, server_name_override=args.server_name)
 
 
-def _client(settings: ClientSettings):
+def client_for(settings: ClientSettings):
+    """A PredictClient for a gRPC target, a RestClient for an http(s):// one."""
     if settings.target.startswith(("http://", "https://")):
         from serving.client.rest_client import RestClient
 
@@ -77,10 +84,13 @@ def _client(settings: ClientSettings):
     return PredictClient(settings)
 
 
-def _read_batch(args: argparse.Namespace, client: Any, signature: str) -> Batch:
+def read_batch(args: argparse.Namespace, client: Any, signature: str, missing: str = "") -> Batch:
+    """The rows of --json, --csv or --image, typed by ``signature``'s inputs as the server describes them;
+    ``missing`` is added to the error when the model has no such signature."""
     meta = client.metadata(args.model, version=args.version, label=args.label)
     if signature not in meta.signatures:
-        raise InvalidInput(f"model {args.model!r} has no signature {signature!r}; it has {sorted(meta.signatures)}")
+        raise InvalidInput(f"model {args.model!r} has no signature {signature!r}; it has {sorted(meta.signatures)}"
+                           + (f": {missing}" if missing else ""))
     sig = meta.signatures[signature]
     if args.json:
         return read_json(args.json, sig)
@@ -109,9 +119,9 @@ def _execute(args: argparse.Namespace, client: Any) -> tuple[dict[str, np.ndarra
         return {"tensor": np.array(names), "kind": np.array(kinds), "spec": np.array(specs)}, {}
     if args.classify:
         # Classify takes tf.Examples; the example features use the predict signature's input names.
-        batch = _read_batch(args, client, "serving_default")
+        batch = read_batch(args, client, "serving_default")
         return client.classify(args.model, batch.inputs, signature=args.signature or "classify", **where), batch.context
-    batch = _read_batch(args, client, args.signature or "serving_default")
+    batch = read_batch(args, client, args.signature or "serving_default")
     return client.predict(args.model, batch.inputs, signature=args.signature, **where), batch.context
 
 
@@ -121,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"plantserve predict: {exc}", file=sys.stderr)
         return 2
-    client = _client(settings)
+    client = client_for(settings)
     try:
         outputs, context = _execute(args, client)
     except (InvalidInput, FileNotFoundError) as exc:

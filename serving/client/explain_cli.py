@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from serving.client.cli import _client, settings_from_args
+from serving.client.cli import add_connection_arguments, client_for, read_batch, settings_from_args
 from serving.client.errors import ClientError, InvalidInput
 from serving.client.explain import EXPLAIN_SIGNATURE, FeatureExplanation, MapExplanation
-from serving.client.files import Batch, read_csv, read_images, read_json
+from serving.client.files import Batch
 from serving.client.table import render
 
 __all__ = ["add_arguments", "run"]
@@ -31,8 +31,6 @@ __all__ = ["add_arguments", "run"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", help="model name, e.g. fuel or defect")
-    parser.add_argument("--target", required=True,
-                        help="gRPC target (host:8500, dns:///svc:8500) or REST URL (http://host:8501)")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--csv", type=Path, help="rows as CSV with a header; extra columns are shown as context")
     source.add_argument("--json", type=Path, help="rows as JSON (columns or a list of row objects)")
@@ -41,31 +39,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--class", dest="target_class", help="image models: explain this class (name or index) "
                         "instead of the predicted one")
     parser.add_argument("--top", type=int, default=3, help="contributing features to show per row (default 3)")
-    which = parser.add_mutually_exclusive_group()
-    which.add_argument("--version", type=int, help="address this version")
-    which.add_argument("--label", help="address this version label (default: stable)")
-    which.add_argument("--latest", action="store_true", help="address the newest available version (no label)")
-    parser.add_argument("--timeout-seconds", type=float, default=30.0, help="per-call deadline")
-    parser.add_argument("--output", choices=["table", "json"], default="table")
-    tls = parser.add_argument_group("TLS (gRPC)")
-    tls.add_argument("--tls", action="store_true", help="TLS with the system roots")
-    tls.add_argument("--ca-cert", type=Path, help="PEM CA bundle that signed the server's certificate")
-    tls.add_argument("--client-cert", type=Path, help="PEM client certificate (mTLS)")
-    tls.add_argument("--client-key", type=Path, help="PEM client key (mTLS)")
-    tls.add_argument("--server-name", help="expected name in the server certificate, if not the target's host")
+    add_connection_arguments(parser, timeout_seconds=30.0)
 
 
 def _read(args: argparse.Namespace, client: Any) -> Batch:
-    meta = client.metadata(args.model, version=args.version, label=args.label)
-    if EXPLAIN_SIGNATURE not in meta.signatures:
-        raise InvalidInput(f"model {args.model!r} has no {EXPLAIN_SIGNATURE!r} signature (it has "
-                           f"{sorted(meta.signatures)}): retrain it with this plantserve to export one")
-    sig = meta.signatures[EXPLAIN_SIGNATURE]
-    if args.csv:
-        return read_csv(args.csv, sig)
-    if args.json:
-        return read_json(args.json, sig)
-    return read_images(args.image, sig)
+    return read_batch(args, client, EXPLAIN_SIGNATURE, "retrain it with this plantserve to export one")
 
 
 def _target_class(value: str | None) -> int | str | None:
@@ -135,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"plantserve explain: {exc}", file=sys.stderr)
         return 2
-    client = _client(settings)
+    client = client_for(settings)
     try:
         batch = _read(args, client)
         rows = client.explain(args.model, batch.inputs, target_class=_target_class(args.target_class),

@@ -29,7 +29,7 @@ import numpy as np
 from serving.client.errors import InvalidInput
 from serving.client.inputs import Inputs
 
-__all__ = ["Trust", "FeatureExplanation", "MapExplanation", "Explanations", "explain", "trust",
+__all__ = ["Trust", "FeatureExplanation", "MapExplanation", "Explanations", "ExplainMethods", "explain", "trust",
            "parse_explanations", "parse_trust", "EXPLAIN_SIGNATURE", "EXPLAIN_CLASS_SIGNATURE", "TRUST_SIGNATURE"]
 
 EXPLAIN_SIGNATURE = "explain"
@@ -181,3 +181,18 @@ def trust(client: Any, model: str, inputs: Inputs, *, version: int | None = None
     """Call ``trust``: the distance of each row from the training data (as cheap as a predict)."""
     outputs = client.predict(model, inputs, signature=TRUST_SIGNATURE, version=version, label=label, timeout=timeout)
     return parse_trust(outputs)
+
+
+class ExplainMethods:
+    """``explain`` and ``trust`` for any client with ``predict`` and ``metadata`` (gRPC and REST alike)."""
+
+    def explain(self, model: str, inputs: Any, *, target_class: int | str | None = None,
+                version: int | None = None, label: str | None = None, timeout: float | None = None) -> Explanations:
+        """The model's ``explain`` signature as typed rows: attributions by feature, or the map of the
+        predicted class (``target_class``: another class, by index or name), plus trust."""
+        return explain(self, model, inputs, target_class=target_class, version=version, label=label, timeout=timeout)
+
+    def trust(self, model: str, inputs: Any, *, version: int | None = None, label: str | None = None,
+              timeout: float | None = None) -> list[Trust]:
+        """The model's ``trust`` signature: each row's distance from the training data and the verdict."""
+        return trust(self, model, inputs, version=version, label=label, timeout=timeout)

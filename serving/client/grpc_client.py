@@ -18,9 +18,7 @@ import numpy as np
 from serving.client.channel import open_channel
 from serving.client.errors import InvalidInput, error_for_code
 from serving.client.examples import Features, to_input
-from serving.client.explain import Explanations, Trust
-from serving.client.explain import explain as explain_call
-from serving.client.explain import trust as trust_call
+from serving.client.explain import ExplainMethods
 from serving.client.inputs import Inputs, named_inputs, sole_input_name
 from serving.client.results import ModelMetadata, Prediction, VersionStatus
 from serving.client.settings import ClientSettings, ModelRef
@@ -76,7 +74,7 @@ def predict_request(ref: ModelRef, named: dict[str, np.ndarray], output_filter: 
     return request
 
 
-class PredictClient:
+class PredictClient(ExplainMethods):
     """One persistent channel to a TF Serving target; thread-safe; use as a context manager.
 
     ``predict``/``classify``/``regress``/``metadata``/``status`` address ``settings.default_label``
@@ -126,18 +124,6 @@ class PredictClient:
         to_input(features, request)
         response = self._call(_PS + "Regress", request, timeout)
         return np.array([r.value for r in response.result.regressions], dtype=np.float32)
-
-    def explain(self, model: str, inputs: Inputs, *, target_class: int | str | None = None,
-                version: int | None = None, label: str | None = None, timeout: float | None = None) -> Explanations:
-        """The model's ``explain`` signature as typed rows: attributions by feature, or the map of the
-        predicted class (``target_class``: another class, by index or name), plus trust."""
-        return explain_call(self, model, inputs, target_class=target_class, version=version, label=label,
-                            timeout=timeout)
-
-    def trust(self, model: str, inputs: Inputs, *, version: int | None = None, label: str | None = None,
-              timeout: float | None = None) -> list[Trust]:
-        """The model's ``trust`` signature: each row's distance from the training data and the verdict."""
-        return trust_call(self, model, inputs, version=version, label=label, timeout=timeout)
 
     def metadata(self, model: str, *, version: int | None = None, label: str | None = None,
                  timeout: float | None = None) -> ModelMetadata:

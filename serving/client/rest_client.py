@@ -24,9 +24,7 @@ import numpy as np
 
 from serving.client.errors import ClientError, DeadlineExceeded, Unavailable, error_for_http
 from serving.client.examples import Features, feature_rows, to_json_example
-from serving.client.explain import Explanations, Trust
-from serving.client.explain import explain as explain_call
-from serving.client.explain import trust as trust_call
+from serving.client.explain import ExplainMethods
 from serving.client.inputs import Inputs, named_inputs, sole_input_name
 from serving.client.results import ModelMetadata, Prediction, Signature, VersionStatus
 from serving.client.settings import ClientSettings, ModelRef
@@ -54,7 +52,7 @@ def json_value(array: np.ndarray) -> Any:
     return array.tolist()
 
 
-class RestClient:
+class RestClient(ExplainMethods):
     """Thread-safe; one keep-alive connection per thread. ``target`` is ``http[s]://host:port``."""
 
     def __init__(self, target: str | ClientSettings, **settings: Any) -> None:
@@ -97,18 +95,6 @@ class RestClient:
         body = {"signature_name": ref.signature, "examples": [to_json_example(r) for r in feature_rows(features)]}
         results = self._request("POST", model_path(ref) + ":regress", body, timeout)["results"]
         return np.asarray(results, dtype=np.float32).reshape(-1)
-
-    def explain(self, model: str, inputs: Inputs, *, target_class: int | str | None = None,
-                version: int | None = None, label: str | None = None, timeout: float | None = None) -> Explanations:
-        """The model's ``explain`` signature as typed rows: attributions by feature, or the map of the
-        predicted class (``target_class``: another class, by index or name), plus trust."""
-        return explain_call(self, model, inputs, target_class=target_class, version=version, label=label,
-                            timeout=timeout)
-
-    def trust(self, model: str, inputs: Inputs, *, version: int | None = None, label: str | None = None,
-              timeout: float | None = None) -> list[Trust]:
-        """The model's ``trust`` signature: each row's distance from the training data and the verdict."""
-        return trust_call(self, model, inputs, version=version, label=label, timeout=timeout)
 
     def metadata(self, model: str, *, version: int | None = None, label: str | None = None,
                  timeout: float | None = None) -> ModelMetadata:

@@ -123,9 +123,7 @@ class ModelServer:
 
         s = self.settings
         if s.enable_profiler:
-            from serving.server.profiler import ProfilerService
-
-            self.profiler = ProfilerService()
+            self.profiler = self._profiler()
         try:
             creds = ssl_credentials(self.files.ssl) if self.files.ssl is not None else None
             self.grpc_server, self.grpc_port = build_grpc_server(
@@ -140,6 +138,18 @@ class ModelServer:
             log.info("Running gRPC ModelServer at %s:%s ...", self.host, self.grpc_port)
         if s.grpc_socket_path:
             log.info("Running gRPC ModelServer at UNIX socket %s ...", s.grpc_socket_path)
+
+    def _profiler(self):
+        from serving.server.profiler import ALL_INTERFACES, ProfilerService, start_tensorflow_profiler
+
+        if self.host not in ALL_INTERFACES:
+            return ProfilerService(None, "The profiler service is off: TensorFlow's profiler server listens on all "
+                                   f"interfaces, and this server is bound to {self.host} ({flags_mod.HOST_ENV})")
+        try:
+            return ProfilerService(start_tensorflow_profiler())
+        except (OSError, ImportError, AttributeError, RuntimeError) as exc:
+            log.error("Profiler service unavailable: %s", exc)
+            return ProfilerService(None, f"The profiler service is off: {exc}")
 
     def _start_rest(self) -> None:
         from serving.server.rest import RestApi
@@ -174,6 +184,8 @@ class ModelServer:
             self.rest.stop(grace)
         if self.grpc_server is not None:
             self.grpc_server.stop(grace).wait(grace + 1)
+        if self.profiler is not None:
+            self.profiler.close()
         self.source.stop()
         self.manager.stop()
 

@@ -3,18 +3,19 @@ TensorFlow's own profiler service.
 
 TF Serving registers tsl's ``ProfilerServiceImpl`` on its gRPC server (``server.cc``). The same
 implementation ships in the ``tensorflow`` wheel, but only as a server of its own
-(``_pywrap_profiler.start_server(port)``, listening on ``[::]:port``). So the first call to any
-``/tensorflow.ProfilerService/*`` method starts that server on a free port of this process, and every
-call is forwarded to it as raw bytes: TensorFlow parses the request, profiles this process for the
-requested time and writes the trace where the request says, exactly as in TF Serving. Nothing is
-parsed or re-encoded here.
+(``_pywrap_profiler.start_server(port)``, which listens on ``[::]:port``). So that server is started
+on a free port of this process, and every ``/tensorflow.ProfilerService/*`` call on the gRPC port is
+forwarded to it as raw bytes: TensorFlow parses the request, profiles this process for the requested
+time and writes the trace where the request says, exactly as in TF Serving. Nothing is parsed or
+re-encoded here.
 
-The one visible difference: after the first profile request, TensorFlow's profiler server also
-listens on that second port (on all interfaces; TensorFlow offers no way to bind it elsewhere).
-``--enable_profiler=false`` turns the service off, and the port with it.
+The differences, both from TensorFlow offering no bind address for that server:
 
->>> ProfilerService().service(type("D", (), {"method": "/tensorflow.serving.PredictionService/Predict"})()) is None
-True
+- it listens on a second port, on all interfaces; ``--enable_profiler=false`` closes it;
+- a server bound to one address (``PLANTSERVE_SERVE_HOST``, e.g. loopback) does not open it, so that
+  nothing of the process is reachable elsewhere: its profiler calls answer UNAVAILABLE.
+
+>>> ProfilerService(None).service(type("D", (), {"method": "/tensorflow.serving.PredictionService/Predict"})())
 """
 from __future__ import annotations
 
@@ -22,18 +23,18 @@ import importlib.machinery
 import importlib.util
 import logging
 import socket
-import threading
 from typing import Any
 
 import grpc
 
 from serving.server import tfc
 
-__all__ = ["ProfilerService", "SERVICE"]
+__all__ = ["ProfilerService", "SERVICE", "start_tensorflow_profiler", "ALL_INTERFACES"]
 
 log = logging.getLogger(__name__)
 SERVICE = "tensorflow.ProfilerService"
 _PREFIX = f"/{SERVICE}/"
+ALL_INTERFACES = ("0.0.0.0", "::", "")
 
 
 def _raw(data: bytes) -> bytes:
@@ -59,25 +60,22 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def start_tensorflow_profiler() -> str:
+    """Start TensorFlow's profiler server (all interfaces, a free port); returns ``localhost:PORT``."""
+    port = _free_port()
+    _load_pywrap_profiler().start_server(port)
+    log.info("Profiler service is enabled: TensorFlow's profiler server listens on [::]:%s", port)
+    return f"localhost:{port}"
+
+
 class ProfilerService(grpc.GenericRpcHandler):
-    """A generic handler that forwards ``tensorflow.ProfilerService`` calls to TensorFlow's profiler
-    server, started on first use."""
+    """Forwards ``tensorflow.ProfilerService`` calls to TensorFlow's profiler server at ``backend``
+    (``host:port``); with no backend every call answers UNAVAILABLE with ``reason``."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._channel: grpc.Channel | None = None
-        self.port: int | None = None
-
-    def _backend(self) -> grpc.Channel:
-        with self._lock:
-            if self._channel is None:
-                port = _free_port()
-                _load_pywrap_profiler().start_server(port)
-                log.info("Profiler service is enabled: TensorFlow's profiler server started on port %s", port)
-                self.port = port
-                self._channel = grpc.insecure_channel(f"localhost:{port}", options=[
-                    ("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1)])
-            return self._channel
+    def __init__(self, backend: str | None, reason: str = "") -> None:
+        self.backend, self.reason = backend, reason
+        self._channel = grpc.insecure_channel(backend, options=[
+            ("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1)]) if backend else None
 
     def service(self, handler_call_details) -> grpc.RpcMethodHandler | None:
         method = handler_call_details.method
@@ -87,12 +85,15 @@ class ProfilerService(grpc.GenericRpcHandler):
                                                    request_deserializer=_raw, response_serializer=_raw)
 
     def _forward(self, method: str, request: bytes, context: grpc.ServicerContext) -> bytes:
+        if self._channel is None:
+            context.abort(grpc.StatusCode.UNAVAILABLE, self.reason)
+        call = self._channel.unary_unary(method, request_serializer=_raw, response_deserializer=_raw)
         try:
-            call = self._backend().unary_unary(method, request_serializer=_raw, response_deserializer=_raw)
             return call(request, timeout=context.time_remaining())
         except grpc.RpcError as exc:
             context.abort(exc.code(), exc.details() or "")
-        except (OSError, ImportError, AttributeError) as exc:
-            log.error("profiler service unavailable: %s", exc)
-            context.abort(grpc.StatusCode.UNAVAILABLE, f"TensorFlow's profiler cannot start: {exc}")
         return b""
+
+    def close(self) -> None:
+        if self._channel is not None:
+            self._channel.close()

@@ -51,11 +51,12 @@ def test_element_limit_refuses_before_decoding(fuel):
 
 
 def test_shapes_are_tensorflows_business(inference, fuel):
+    import tensorflow as tf
+
     request = fuel_request(3)
     response = inference.run_predict(request, servable=fuel)
-    assert len(response.outputs["mpg"].float_val) == 3
-    request.inputs["weight"].tensor_shape.dim.add(size=1)  # [3, 1] against a [None] placeholder
-    request.inputs["weight"].float_val.extend([1.0, 1.0])
+    assert tf.make_ndarray(response.outputs["mpg"]).shape == (3,)
+    request.inputs["weight"].CopyFrom(tf.make_tensor_proto(np.ones((3, 1), np.float32)))  # against [None]
     with pytest.raises(ServingError) as info:
         inference.run_predict(request, servable=fuel)
     assert info.value.code == Code.INVALID_ARGUMENT and "Shapes of all inputs must match" in info.value.message

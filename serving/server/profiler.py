@@ -23,6 +23,7 @@ import importlib.machinery
 import importlib.util
 import logging
 import socket
+import sys
 from typing import Any
 
 import grpc
@@ -42,15 +43,22 @@ def _raw(data: bytes) -> bytes:
 
 
 def _load_pywrap_profiler() -> Any:
-    """TensorFlow's ``_pywrap_profiler`` extension, loaded without importing the ``tensorflow`` package."""
+    """TensorFlow's ``_pywrap_profiler`` extension, loaded without importing the ``tensorflow`` package.
+
+    It is registered under its own full name, so that a later ``import tensorflow`` in the same process
+    finds it instead of loading (and registering its types) a second time."""
+    name = "tensorflow.python.profiler.internal._pywrap_profiler"
+    if name in sys.modules:
+        return sys.modules[name]
     tfc.library()
     path = tfc.tensorflow_dir() / "python" / "profiler" / "internal" / "_pywrap_profiler.so"
-    loader = importlib.machinery.ExtensionFileLoader("_pywrap_profiler", str(path))
-    spec = importlib.util.spec_from_file_location("_pywrap_profiler", str(path), loader=loader)
+    loader = importlib.machinery.ExtensionFileLoader(name, str(path))
+    spec = importlib.util.spec_from_file_location(name, str(path), loader=loader)
     if spec is None:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     loader.exec_module(module)
+    sys.modules[name] = module
     return module
 
 

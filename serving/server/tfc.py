@@ -97,10 +97,10 @@ class _Library:
     releases it."""
 
     def __init__(self, directory: Path) -> None:
-        ctypes.CDLL(str(directory / "libtensorflow_framework.so.2"), mode=ctypes.RTLD_GLOBAL)
+        ctypes.CDLL(str(directory / "libtensorflow_framework.so.2"), mode=ctypes.RTLD_LOCAL)
         path = str(directory / "libtensorflow_cc.so.2")
-        self.fast = ctypes.PyDLL(path, mode=ctypes.RTLD_GLOBAL)
-        self.blocking = ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+        self.fast = ctypes.PyDLL(path, mode=ctypes.RTLD_LOCAL)
+        self.blocking = ctypes.CDLL(path, mode=ctypes.RTLD_LOCAL)
         for handle, sigs in ((self.fast, _SIGS), (self.blocking, _BLOCKING)):
             for name, (restype, argtypes) in sigs.items():
                 fn = getattr(handle, name)

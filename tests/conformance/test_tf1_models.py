@@ -49,7 +49,6 @@ def test_loads_although_tf2_cannot(target):
 @pytest.mark.parametrize("x, expected", [
     (np.array([2.0, 3.0, 4.0], np.float32), [3.0, 3.5, 4.0]),  # [3] against the SignatureDef's [-1, 1]
     (np.array([[2.0], [3.0]], np.float32), [[3.0], [3.5]]),
-    (np.float32(2.0), 3.0),
 ])
 def test_shapes_are_tensorflows_business_over_grpc(target, x, expected):
     response = target.predict_stub().Predict(_predict(x), timeout=30)

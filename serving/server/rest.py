@@ -58,8 +58,10 @@ class HttpRequest:
 
 @dataclasses.dataclass
 class HttpAnswer:
+    """``body`` is bytes, or a list of chunks (a large answer, written without joining them)."""
+
     status: int
-    body: bytes
+    body: bytes | list[bytes]
     content_type: str | None = _JSON
     headers: tuple[tuple[str, str], ...] = ()
 
@@ -125,7 +127,7 @@ class RestApi:
                     status = Code.FAILED_PRECONDITION  # "Origin header is missing in CORS preflight", not sent
             else:
                 route = _parse(request.method, request.path)
-                body = self._dispatch(request, route).encode()
+                body = self._dispatch(request, route)
         except ServingError as exc:
             status, body = exc.code, json_response.error_json(exc.message).encode()
         except Exception as exc:  # noqa: BLE001 - a bad request never takes the server down
@@ -137,14 +139,15 @@ class RestApi:
         self.metrics.request_count.inc(route.model, status.name)
         return HttpAnswer(status.http, body, content_type, _CORS if self.cors else ())
 
-    def _dispatch(self, request: HttpRequest, route: _Route) -> str:
+    def _dispatch(self, request: HttpRequest, route: _Route) -> bytes | list[bytes]:
         if route.matched and request.method == "POST":
             if route.method in ("classify", "regress", "predict"):
-                return self._infer(route, request.body)
+                body, request.body = request.body, b""  # consumed: nothing keeps a second copy alive
+                return self._infer(route, body)
         elif route.matched and request.method == "GET":
             if not route.model:
                 raise ServingError(Code.INVALID_ARGUMENT, "Missing model name in request.")
-            return self._metadata(route) if route.subresource == "metadata" else self._status(route)
+            return (self._metadata(route) if route.subresource == "metadata" else self._status(route)).encode()
         raise ServingError(Code.INVALID_ARGUMENT, f"Malformed request: {request.method} {request.path}")
 
     def _status(self, route: _Route) -> str:
@@ -165,23 +168,24 @@ class RestApi:
         sigs = json_format.MessageToJson(sig_map, **opts)
         return '{\n"model_spec":' + spec + ',\n"metadata": {"signature_def": ' + sigs + "}\n}\n"
 
-    def _infer(self, route: _Route, body: bytes) -> str:
+    def _infer(self, route: _Route, body: bytes) -> bytes | list[bytes]:
         deadline = time.monotonic() + self.timeout_ms / 1000 if self.timeout_ms > 0 else None
         if route.method == "predict":
-            return self._predict(route, body, deadline)
+            doc = json_request.parse_request(body)
+            del body  # from here on only the parsed document (and then only the tensors) stay in memory
+            return self._predict(route, doc, deadline)
         request = messages.ClassificationRequest() if route.method == "classify" else messages.RegressionRequest()
         _spec(request.model_spec, route)
         doc = json_request.parse_request(body)
         request.model_spec.signature_name = json_request.signature_name(doc)
         json_request.examples_input(doc, request.input)
         if route.method == "classify":
-            return json_response.classify_response_json(self.inference.run_classify(request, deadline).result)
-        return json_response.regress_response_json(self.inference.run_regress(request, deadline).result)
+            return json_response.classify_response_json(self.inference.run_classify(request, deadline).result).encode()
+        return json_response.regress_response_json(self.inference.run_regress(request, deadline).result).encode()
 
-    def _predict(self, route: _Route, body: bytes, deadline: float | None) -> str:
+    def _predict(self, route: _Route, doc: dict, deadline: float | None) -> list[bytes]:
         spec = messages.ModelSpec()
         _spec(spec, route)
-        doc = json_request.parse_request(body)
         requested = json_request.signature_name(doc)
         signature_key = requested or DEFAULT_SIGNATURE
         servable = self.inference.resolve(spec)
@@ -194,5 +198,7 @@ class RestApi:
             raise ServingError(Code.INVALID_ARGUMENT,
                                f"Failed to get input map for signature: {requested or 'DEFAULT'}")
         fmt, inputs = json_request.tensors_from_json(doc, info)
+        doc.clear()  # the Python objects of a large body go before the model runs
         outputs = self.inference.predict_arrays(servable, route.model, signature_key, inputs, deadline)
-        return json_response.predict_response_json(outputs, fmt)
+        del inputs
+        return json_response.predict_response_chunks(outputs, fmt)

@@ -70,7 +70,9 @@ def _too_large(size: int | str, limit: int) -> HttpAnswer:
     return HttpAnswer(413, json_response.error_json(message).encode())
 
 
-def _encode(answer: HttpAnswer, head_only: bool, close: bool) -> bytes:
+def _encode(answer: HttpAnswer, head_only: bool, close: bool) -> list[bytes]:
+    """The answer as chunks to write: head and body in one for a small answer (two small writes
+    would meet delayed ACKs), the body's own chunks after the head for a large one."""
     try:
         reason = http.HTTPStatus(answer.status).phrase
     except ValueError:
@@ -78,11 +80,16 @@ def _encode(answer: HttpAnswer, head_only: bool, close: bool) -> bytes:
     lines = [f"HTTP/1.1 {answer.status} {reason}"]
     lines.append(f"Content-Type: {answer.content_type or 'text/html; charset=ISO-8859-1'}")  # libevent's default
     lines.extend(f"{k}: {v}" for k, v in answer.headers)
-    lines.append(f"Content-Length: {len(answer.body)}")
+    chunks = [answer.body] if isinstance(answer.body, bytes) else answer.body
+    lines.append(f"Content-Length: {sum(len(c) for c in chunks)}")
     if close:
         lines.append("Connection: close")
     head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-    return head if head_only else head + answer.body
+    if head_only:
+        return [head]
+    if len(chunks) == 1 and len(chunks[0]) < (64 << 10):
+        return [head + chunks[0]]
+    return [head, *chunks]
 
 
 class _Connection(asyncio.Protocol):
@@ -157,8 +164,11 @@ class _Connection(asyncio.Protocol):
             if self.state == "body":
                 if len(self.buf) < self.need:
                     return
-                body = bytes(self.buf[:self.need])
-                del self.buf[:self.need]
+                if len(self.buf) == self.need:
+                    body, self.buf = bytes(self.buf), bytearray()  # no capacity left behind
+                else:
+                    body = bytes(self.buf[:self.need])
+                    del self.buf[:self.need]
                 self._dispatch(body)
             if self.state == "chunked" and not self._read_chunks():
                 return
@@ -282,7 +292,8 @@ class _Connection(asyncio.Protocol):
         self._release()
         if self.state == "closed":
             return
-        self.transport.write(data)
+        for chunk in data:
+            self.transport.write(chunk)
         if not keep_alive or self.server.stopping:
             self._close()
             return
@@ -296,11 +307,13 @@ class _Connection(asyncio.Protocol):
     def _finish_early(self, answer: HttpAnswer) -> None:
         """Answer without reading the body, then close (the unread body makes the connection unusable)."""
         self._release()
-        self.transport.write(_encode(answer, self.request is not None and self.request.method == "HEAD", True))
+        for chunk in _encode(answer, self.request is not None and self.request.method == "HEAD", True):
+            self.transport.write(chunk)
         self._close()
 
     def _fail(self, status: int, message: str) -> None:
-        self.transport.write(_encode(HttpAnswer(status, json_response.error_json(message).encode()), False, True))
+        for chunk in _encode(HttpAnswer(status, json_response.error_json(message).encode()), False, True):
+            self.transport.write(chunk)
         self._close()
 
     def _close(self) -> None:
@@ -363,7 +376,7 @@ class RestServer:
             self._drained.set()
 
     # ----- work (pool threads) ----------------------------------------------------------------------
-    def process(self, request: HttpRequest, keep_alive: bool) -> tuple[bytes, bool]:
+    def process(self, request: HttpRequest, keep_alive: bool) -> tuple[list[bytes], bool]:
         """Decompress, answer and encode one request; returns the bytes and whether to keep the connection."""
         keep_alive = keep_alive and not self.stopping
         try:

@@ -147,10 +147,10 @@ def test_large_rest_bodies_are_refused_unread_and_grpc_keeps_answering(server):
 
 
 def test_a_body_at_the_limit_is_served_within_the_limit(server):
-    """The most a REST body may cost: one just under the limit, of the smallest JSON values, to a model
-    that takes them all (``legacy``: one float input)."""
+    """The most a REST body may cost: one just under both limits, of JSON floats (a Python object each
+    while parsed), to a model that takes them all (``legacy``: one float input) and answers as many."""
     proc, _, rest_port = server
-    values = ",".join(["1"] * ((BODY_LIMIT - 100) // 2))
+    values = ",".join(["1.5"] * min(ELEMENT_LIMIT, (BODY_LIMIT - 100) // 4))
     body = ('{"instances": [' + values + "]}").encode()
     assert len(body) <= BODY_LIMIT
     answers = []
@@ -168,31 +168,41 @@ def _declaring(dtype: int, elements: int, **values) -> tensor_pb2.TensorProto:
 
 
 def test_tiny_grpc_requests_declaring_huge_tensors_allocate_nothing(server):
+    """66 bytes can declare 2^29 floats "from one value": refused from the shape alone."""
     proc, grpc_port, _ = server
     stub = prediction_service_pb2_grpc.PredictionServiceStub(grpc.insecure_channel(f"127.0.0.1:{grpc_port}"))
     hostile = {
         "2^29 floats from one value": _declaring(types_pb2.DT_FLOAT, 2**29, float_val=[1.0]),
         "2^31 floats, no values": _declaring(types_pb2.DT_FLOAT, 2**31),
-        "2^29 strings from one value": _declaring(types_pb2.DT_STRING, 2**29, string_val=[b"x" * 100]),
-        "2^28 int64 from one value": _declaring(types_pb2.DT_INT64, 2**28, int64_val=[7]),
+        "2^28 floats as [2^14, 2^14]": _declaring(types_pb2.DT_FLOAT, 2**14, float_val=[1.0]),
     }
+    hostile["2^28 floats as [2^14, 2^14]"].tensor_shape.dim.add(size=2**14)
     for name, proto in hostile.items():
-        request = predict_pb2.PredictRequest()
-        request.model_spec.name = "legacy"
-        request.inputs["x"].CopyFrom(proto)
-        assert request.ByteSize() < 200, name
+        request = fuel_predict()
+        request.inputs["weight"].CopyFrom(proto)
         errors = []
         growth = _peak_growth(proc.popen.pid, lambda: errors.append(rpc_error(stub.Predict, request)))
         assert errors[0].code() == grpc.StatusCode.INVALID_ARGUMENT, (name, errors[0].details())
-        assert "--max_request_elements" in errors[0].details()
+        assert "--max_request_elements" in errors[0].details(), (name, errors[0].details())
         assert growth <= SLACK, f"{name}: peak RSS +{growth / MIB:.0f} MiB"
-    at_limit = predict_pb2.PredictRequest()
-    at_limit.model_spec.name = "legacy"
-    at_limit.inputs["x"].CopyFrom(_declaring(types_pb2.DT_FLOAT, ELEMENT_LIMIT, float_val=[2.0]))
+
+
+def test_a_grpc_request_at_the_element_limit_is_served_within_it(server):
+    proc, grpc_port, _ = server
+    channel = grpc.insecure_channel(f"127.0.0.1:{grpc_port}", options=[("grpc.max_receive_message_length", -1)])
+    stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = "legacy"
+    request.inputs["x"].CopyFrom(_declaring(types_pb2.DT_FLOAT, ELEMENT_LIMIT, float_val=[2.0]))
+    assert request.ByteSize() < 100
     answers = []
-    growth = _peak_growth(proc.popen.pid, lambda: answers.append(stub.Predict(at_limit, timeout=60)))
+    growth = _peak_growth(proc.popen.pid, lambda: answers.append(stub.Predict(request, timeout=60)))
     assert tf.make_ndarray(answers[0].outputs["y"]).shape == (ELEMENT_LIMIT,)
     assert growth <= ELEMENT_LIMIT * 4 + SLACK, f"at the limit: peak RSS +{growth / MIB:.0f} MiB"
+    over = predict_pb2.PredictRequest()
+    over.CopyFrom(request)
+    over.inputs["x"].tensor_shape.dim[0].size = ELEMENT_LIMIT + 1
+    assert "--max_request_elements" in rpc_error(stub.Predict, over).details()
 
 
 def _raise_open_files(need: int) -> None:

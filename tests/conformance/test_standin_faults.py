@@ -135,11 +135,14 @@ def test_large_rest_bodies_are_refused_unread_and_grpc_keeps_answering(server):
             .encode() + bomb, ())
         for name, (head, body) in cases.items():
             answers: list[tuple[int, bytes]] = []
-            growth = _peak_growth(pid, lambda: answers.append(_post_raw(rest_port, head, body)))
+            try:
+                growth = _peak_growth(pid, lambda: answers.append(_post_raw(rest_port, head, body)))
+            except OSError as exc:
+                raise AssertionError(f"{name}: no answer ({exc!r})") from exc
             status, text = answers[0]
+            assert growth <= BODY_LIMIT + SLACK, f"{name}: peak RSS +{growth / MIB:.0f} MiB"
             assert status == 413, (name, text)
             assert "--rest_api_max_body_bytes" in json.loads(text)["error"]
-            assert growth <= BODY_LIMIT + SLACK, f"{name}: peak RSS +{growth / MIB:.0f} MiB"
     finally:
         stop.set()
         traffic.join(60)
@@ -182,9 +185,9 @@ def test_tiny_grpc_requests_declaring_huge_tensors_allocate_nothing(server):
         request.inputs["weight"].CopyFrom(proto)
         errors = []
         growth = _peak_growth(proc.popen.pid, lambda: errors.append(rpc_error(stub.Predict, request)))
+        assert growth <= SLACK, f"{name}: peak RSS +{growth / MIB:.0f} MiB"
         assert errors[0].code() == grpc.StatusCode.INVALID_ARGUMENT, (name, errors[0].details())
         assert "--max_request_elements" in errors[0].details(), (name, errors[0].details())
-        assert growth <= SLACK, f"{name}: peak RSS +{growth / MIB:.0f} MiB"
 
 
 def test_a_grpc_request_at_the_element_limit_is_served_within_it(server):

@@ -75,7 +75,7 @@ FLAGS: tuple[Flag, ...] = (
     Flag("rest_api_num_threads", _i32, 4 * (os.cpu_count() or 1), "Number of threads for HTTP/REST API processing."),
     Flag("rest_api_timeout_in_ms", _i32, 30000, "Timeout for HTTP/REST API calls."),
     Flag("rest_api_enable_cors_support", _bool, False, "Enable CORS headers in response"),
-    Flag("rest_api_max_body_bytes", _i64, 8 << 20,
+    Flag("rest_api_max_body_bytes", _i64, 4 << 20,
          "plantserve serve only (TensorFlow Serving has no such limit): the largest HTTP/REST request body, in "
          "bytes, before and after gzip decompression; a larger one is answered 413 without being read."),
     Flag("max_request_elements", _i64, 1 << 25,
@@ -138,7 +138,7 @@ class ServerSettings:
     rest_api_num_threads: int = 8
     rest_api_timeout_in_ms: int = 30000
     rest_api_enable_cors_support: bool = False
-    rest_api_max_body_bytes: int = 8 << 20
+    rest_api_max_body_bytes: int = 4 << 20
     max_request_elements: int = 1 << 25
     grpc_socket_path: str = ""
     enable_profiler: bool = True

@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from serving.protocol import messages
-from serving.protocol.tensors import Declared, declared, to_tensor_proto
+from serving.protocol.tensors import to_tensor_proto
 from serving.server import examples, predict
 from serving.server.manager import ModelManager
 from serving.server.metrics import ServingMetrics
@@ -88,7 +88,7 @@ class Inference:
     # ----- Predict --------------------------------------------------------------------------------
     def _predict(self, servable: Servable, model: str, signature_name: str, inputs: Mapping[str, Any],
                  output_filter: Sequence[str], deadline: float | None,
-                 declare: Callable[[Any], Declared] = declared,
+                 count: Callable[[Any], int] = predict.proto_elements,
                  limit: int | None = None) -> tuple[str, dict[str, np.ndarray]]:
         key = signature_name or DEFAULT_SIGNATURE
         signature: Signature | None = servable.signature(key)
@@ -97,7 +97,7 @@ class Inference:
         predict.check_method(signature, self.method_name_check)
         predict.check_input_names(signature, set(inputs))
         arrays = predict.decode_inputs(signature, inputs, self.max_request_elements if limit is None else limit,
-                                       declare)
+                                       count)
         wanted = predict.check_output_filter(signature, output_filter)
         predict.check_dtypes(signature, arrays)
         if output_filter:
@@ -112,7 +112,7 @@ class Inference:
     def predict_arrays(self, servable: Servable, model: str, signature_name: str, inputs: dict[str, np.ndarray],
                        deadline: float | None = None) -> dict[str, np.ndarray]:
         """Predict on decoded arrays (the REST front end's JSON tensors)."""
-        _, outputs = self._predict(servable, model, signature_name, inputs, (), deadline, predict.array_declared)
+        _, outputs = self._predict(servable, model, signature_name, inputs, (), deadline, predict.array_elements)
         return outputs
 
     def run_predict(self, request: messages.PredictRequest, deadline: float | None = None,

@@ -3,9 +3,8 @@
 request's input tensors declare.
 
 TF Serving checks input *names* only, then decodes each TensorProto and calls ``Session::Run``; dtypes
-and shapes are TensorFlow's business. Here every declared shape is read first (``declared``: nothing
-is allocated), so a 66-byte request declaring 2^29 floats is refused before a byte of it is
-expanded.
+and shapes are TensorFlow's business. Here every declared shape is read first (nothing is
+allocated), so a 66-byte request declaring 2^29 floats is refused before a byte of it is expanded.
 
 >>> check_input_names(_sig({"x": "x:0"}), {"x"})
 >>> check_input_names(_sig({"x": "x:0"}), {"x", "y"})
@@ -20,12 +19,12 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from serving.protocol import messages
-from serving.protocol.tensors import Declared, TensorError, declared, to_ndarray
+from serving.protocol.tensors import TensorError, to_ndarray
 from serving.server.servable import Signature, dtype_error, enum_of
 from serving.server.status import Code, ServingError
 
 __all__ = ["DEFAULT_MAX_REQUEST_ELEMENTS", "PREDICT_METHODS", "check_method", "check_input_names",
-           "decode_inputs", "check_output_filter", "check_dtypes", "array_declared"]
+           "decode_inputs", "check_output_filter", "check_dtypes", "array_elements", "proto_elements"]
 
 #: ``--max_request_elements``' default: 2^25 elements (128 MiB of float32) across a request's inputs.
 DEFAULT_MAX_REQUEST_ELEMENTS = 1 << 25
@@ -73,8 +72,24 @@ def check_input_names(signature: Signature, given: set[str]) -> None:
             f"{_join(given)}"))
 
 
-def array_declared(array: np.ndarray) -> Declared:
-    return Declared(enum_of(array), tuple(array.shape), int(array.size))
+def array_elements(array: np.ndarray) -> int:
+    return int(array.size)
+
+
+def proto_elements(proto: Any) -> int:
+    """The elements a TensorProto declares, read off its shape alone (``declared(proto).elements``
+    without building the rest); TensorError for an unknown rank or a negative dimension. The codec
+    checks the shape in full when it decodes, before it allocates."""
+    shape = proto.tensor_shape
+    if shape.unknown_rank:
+        raise TensorError("the tensor's shape has an unknown rank")
+    count = 1
+    for dim in shape.dim:
+        size = dim.size
+        if size < 0:
+            raise TensorError("a negative dimension")
+        count *= size
+    return count
 
 
 def _limit_error(total: int, limit: int) -> ServingError:
@@ -84,19 +99,18 @@ def _limit_error(total: int, limit: int) -> ServingError:
 
 
 def decode_inputs(signature: Signature, inputs: Mapping[str, Any], limit: int,
-                  declare: Callable[[Any], Declared] = declared,
-                  decode: Callable[[Any, int], np.ndarray] | None = None) -> list[np.ndarray]:
+                  count: Callable[[Any], int] = proto_elements) -> list[np.ndarray]:
     """Every input of ``signature`` in its feed order, from the request or the signature's defaults.
 
     Shapes are read first and their element counts summed against ``limit``; only then is anything
-    decoded. ``declare``/``decode`` default to the TensorProto codec; REST passes arrays with
-    ``array_declared`` and no decode."""
+    decoded (the TensorProto codec, bounded by ``limit`` too). REST passes arrays already decoded from
+    its JSON, with ``array_elements``."""
     defaults = signature.signature_def.defaults
     chosen = [(alias, inputs[alias] if alias in inputs else defaults[alias]) for alias in signature.input_names]
     total = 0
     for alias, value in chosen:
         try:
-            total += declare(value).elements
+            total += count(value)
         except TensorError as exc:
             raise ServingError(Code.INVALID_ARGUMENT, f"tensor parsing error: {alias}") from exc
     if total > limit:
@@ -107,7 +121,7 @@ def decode_inputs(signature: Signature, inputs: Mapping[str, Any], limit: int,
             out.append(value)
             continue
         try:
-            out.append(decode(value, limit) if decode else to_ndarray(value, max_elements=limit))
+            out.append(to_ndarray(value, max_elements=limit))
         except TensorError as exc:
             raise ServingError(Code.INVALID_ARGUMENT, f"tensor parsing error: {alias}") from exc
     return out

@@ -15,7 +15,7 @@ written back by the loop. Bounds, all enforced while reading:
 ``stop()`` closes the listener and idle connections, lets requests already started finish (their
 bodies still arriving included), then closes the rest.
 
->>> RestLimits().max_body_bytes == 8 << 20
+>>> RestLimits().max_body_bytes == 4 << 20
 True
 """
 from __future__ import annotations
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 @dataclasses.dataclass(frozen=True)
 class RestLimits:
-    max_body_bytes: int = 8 << 20
+    max_body_bytes: int = 4 << 20
     num_threads: int = 8
     max_header_bytes: int = 64 << 10
     header_timeout: float = 30.0

@@ -55,11 +55,21 @@ def dtype_error(index: int, want: int, got: int) -> ServingError:
                         "is provided")
 
 
+_ENUMS: dict[np.dtype, int] = {}
+
+
 def enum_of(array: np.ndarray) -> int:
-    try:
-        return dtype_enum(array.dtype)
-    except KeyError:
-        return 0  # DT_INVALID
+    """The DataType of an array's dtype (DT_INVALID when TensorFlow has none), cached per dtype."""
+    dtype = array.dtype
+    enum = _ENUMS.get(dtype)
+    if enum is None:
+        try:
+            enum = dtype_enum(dtype)
+        except KeyError:
+            enum = 0  # DT_INVALID
+        if dtype.isnative:
+            _ENUMS[dtype] = enum
+    return enum
 
 
 @dataclasses.dataclass

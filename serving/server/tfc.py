@@ -108,6 +108,8 @@ class _Library:
         libc = ctypes.PyDLL(None)
         self.memmove = libc.memmove
         self.memmove.restype, self.memmove.argtypes = c_void_p, [c_void_p, c_void_p, c_size_t]
+        self.copy_in = ctypes.PyDLL(None).memmove  # from a bytes object: no ctypes view of the array needed
+        self.copy_in.restype, self.copy_in.argtypes = c_void_p, [c_void_p, c_char_p, c_size_t]
         self.memset = libc.memset
         self.memset.restype, self.memset.argtypes = c_void_p, [c_void_p, c_int, c_size_t]
         self._status = threading.local()
@@ -299,16 +301,21 @@ class Runner:
             for j, value in enumerate(array.ravel()):
                 fast.TF_StringCopy(base + j * _TSTRING, value, len(value))
             return tensor
-        spec = SPECS.get(want)
-        enum = want if spec is not None and numpy_dtype(want) == array.dtype else _enum_of(array.dtype)
-        array = np.ascontiguousarray(array)
+        enum = want if want in SPECS and _numpy(want) == array.dtype else _enum_of(array.dtype)
         if not array.dtype.isnative:
             array = array.astype(array.dtype.newbyteorder("="))
-        tensor = fast.TF_AllocateTensor(enum, dims, array.ndim, array.nbytes)
-        if array.nbytes:
-            copy = ctypes.memmove if array.nbytes >= _BIG_COPY else lib.memmove
-            copy(fast.TF_TensorData(tensor), array.ctypes.data, array.nbytes)
+        size = array.nbytes
+        tensor = fast.TF_AllocateTensor(enum, dims, array.ndim, size)
+        if size >= _BIG_COPY:  # one copy, without holding the interpreter lock
+            ctypes.memmove(fast.TF_TensorData(tensor), np.ascontiguousarray(array).ctypes.data, size)
+        elif size:
+            lib.copy_in(fast.TF_TensorData(tensor), array.tobytes(), size)
         return tensor
+
+
+@functools.lru_cache(maxsize=None)
+def _numpy(enum: int) -> np.dtype:
+    return numpy_dtype(enum)
 
 
 def _enum_of(dtype: np.dtype) -> int:

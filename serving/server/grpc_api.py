@@ -162,7 +162,8 @@ def build_grpc_server(inference: Inference, reload_config, port: int, *, credent
     if profiler is not None:
         server.add_generic_rpc_handlers((profiler,))
     bound = 0
-    addresses = ([f"{host}:{port}"] if port else []) + ([f"unix:{socket_path}"] if socket_path else [])
+    tcp = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    addresses = ([tcp] if port else []) + ([f"unix:{socket_path}"] if socket_path else [])
     for address in addresses:
         got = (server.add_secure_port(address, credentials) if credentials is not None
                else server.add_insecure_port(address))

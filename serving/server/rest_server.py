@@ -336,7 +336,8 @@ class RestServer:
 
     def __init__(self, port: int, api: RestApi, limits: RestLimits = RestLimits(), host: str = "0.0.0.0") -> None:
         self.api, self.limits = api, limits
-        self._sock = socket.create_server((host, port), backlog=limits.backlog)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._sock = socket.create_server((host, port), family=family, backlog=limits.backlog)
         self._sock.setblocking(False)
         self.loop = asyncio.new_event_loop()
         self.pool = ThreadPoolExecutor(limits.num_threads, thread_name_prefix="rest")

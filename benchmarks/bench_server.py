@@ -15,7 +15,9 @@ split into that round trip, the in-process model call, and what is left: plantse
 (decoding, checks, encoding, metrics; issue 12's goal is 0.10 ms at p50).
 
 Set ``PLANTSERVE_BENCH_STORE`` to a store holding ``fuel/<v>`` to skip training;
-``PLANTSERVE_BENCH_SECONDS`` sets the time per cell (default 3).
+``PLANTSERVE_BENCH_SECONDS`` sets the time per cell (default 3); ``PLANTSERVE_BENCH_BEFORE`` to an older
+checkout of this repository (``git worktree add /tmp/before <commit>``) measures its server's gRPC
+batch 1 and batching at concurrency 32 in the same run, for before/after ratios.
 """
 from __future__ import annotations
 
@@ -90,7 +92,10 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, store: Path, tmp: Path, batching: bool) -> None:
+    """``plantserve serve`` on free loopback ports; ``code`` is the checkout whose server runs (this one
+    by default; ``PLANTSERVE_BENCH_BEFORE`` names an older one to measure beside it)."""
+
+    def __init__(self, store: Path, tmp: Path, batching: bool, code: Path = REPO) -> None:
         self.grpc_port, self.rest_port = _free_port(), _free_port()
         args = [sys.executable, "-m", "serving.cli", "--log-level", "WARNING", "serve", f"--port={self.grpc_port}",
                 f"--rest_api_port={self.rest_port}", "--model_name=fuel", f"--model_base_path={store / 'fuel'}"]
@@ -100,7 +105,8 @@ class Server:
                             "num_batch_threads { value: 2 } max_enqueued_batches { value: 1000 }")
             args += ["--enable_batching", f"--batching_parameters_file={conf}"]
         self.log = open(tmp / f"server-{self.grpc_port}.log", "wb")
-        self.proc = subprocess.Popen(args, cwd=REPO, stdout=self.log, stderr=subprocess.STDOUT)
+        env = {**os.environ, "PLANTSERVE_SERVE_HOST": "127.0.0.1", "PYTHONPATH": str(code)}
+        self.proc = subprocess.Popen(args, cwd=code, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -236,10 +242,19 @@ def main() -> None:
                          p50=_pct(lat, 50), p99=_pct(lat, 99), p999=_pct(lat, 99.9)))
         _print_row(rows[-1], rows)
 
+    before = os.environ.get("PLANTSERVE_BENCH_BEFORE")
     with tempfile.TemporaryDirectory(prefix="bench_server_") as tmp_dir:
         tmp = Path(tmp_dir)
         store = _store(tmp)
         measure(_eager_caller(store, 1), "TF2 eager", "-", 1, 1)  # the floor before, for the ratio
+        if before:
+            for batching in (False, True):
+                old = Server(store, tmp, batching=batching, code=Path(before))
+                try:
+                    for conc in (1, 32) if not batching else (32,):
+                        measure(_grpc_caller(old.grpc_port, 1), "gRPC before", "on" if batching else "off", 1, conc)
+                finally:
+                    old.stop()
         server = Server(store, tmp, batching=False)
         try:
             for batch in (1, 32):
@@ -305,6 +320,16 @@ def _summary(rows: list[dict]) -> None:
         ratio = on32["rate"] / off32["rate"]
         print(f"  batching at concurrency 32: {on32['rate']:.0f} vs {off32['rate']:.0f} req/s without "
               f"({ratio:.2f}x; target >= 2x) {'OK' if ratio >= 2 else 'MISSED'}")
+    before1 = _find(rows, transport="gRPC before", batch=1, conc=1)
+    before_off, before_on = (_find(rows, transport="gRPC before", conc=32, batching=b) for b in ("off", "on"))
+    if before1 and grpc1:
+        print(f"  before/after, gRPC batch-1 p50: {before1['p50']:.3f} -> {grpc1['p50']:.3f} ms "
+              f"({grpc1['p50'] / before1['p50']:.2f}x)")
+    if before_off and before_on and off32 and on32:
+        print(f"  before/after, concurrency 32: batching off {before_off['rate']:.0f} -> {off32['rate']:.0f} req/s "
+              f"({off32['rate'] / before_off['rate']:.2f}x), on {before_on['rate']:.0f} -> {on32['rate']:.0f} req/s "
+              f"({on32['rate'] / before_on['rate']:.2f}x); batching gained {before_on['rate'] / before_off['rate']:.2f}x "
+              f"before, {on32['rate'] / off32['rate']:.2f}x now")
     echo = _find(rows, transport="gRPC echo", conc=32)
     if off32 and echo:
         print(f"  ceiling: a do-nothing Python gRPC server reaches {echo['rate']:.0f} req/s with the same client, "

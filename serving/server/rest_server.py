@@ -10,7 +10,7 @@ written back by the loop. Bounds, all enforced while reading:
   ``Content-Length`` over the limit at once, a chunked body as soon as it passes the limit, a gzip
   body (``Content-Encoding: gzip``, decompressed as TF Serving does) as soon as its decompressed
   bytes pass it, so a gzip bomb never inflates further;
-- a connection that sends nothing for 50 s is closed (libevent's read timeout).
+- a connection that sends nothing for 50 s is closed.
 
 ``stop()`` closes the listener and idle connections, lets requests already started finish (their
 bodies still arriving included), then closes the rest.

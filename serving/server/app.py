@@ -101,7 +101,7 @@ class ModelServer:
         s = self.settings
         try:
             tfc.library()
-        except OSError as exc:
+        except (OSError, ImportError) as exc:
             raise StartupError(f"INTERNAL: cannot load TensorFlow's C library: {exc}") from exc
         self.source.start()
         if self.config.WhichOneof("config") == "model_config_list":

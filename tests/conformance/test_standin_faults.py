@@ -28,7 +28,6 @@ from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
 from tests.conformance.client import FUEL_ROW, fuel_predict, rpc_error
 from tests.conformance.conftest import start_plantserve
-from tests.support import wait_until
 
 MIB = 1 << 20
 BODY_LIMIT = 4 * MIB

@@ -45,13 +45,16 @@ def _status(pid: int, key: str) -> int:
     raise KeyError(key)
 
 
-def _peak_growth(pid: int, action: Callable[[], None]) -> int:
-    """How far the process's peak RSS rises above its RSS before ``action`` (the peak is reset first)."""
+def _peak_growth(pid: int, action: Callable[[], None], label: str = "") -> int:
+    """How far the process's peak RSS rises above its RSS before ``action`` (the peak is reset first);
+    printed for ``pytest -s``."""
     with open(f"/proc/{pid}/clear_refs", "w") as f:
         f.write("5")  # reset VmHWM to the current RSS
     before = _status(pid, "VmRSS")
     action()
-    return _status(pid, "VmHWM") - before
+    growth = _status(pid, "VmHWM") - before
+    print(f"peak RSS growth, {label}: {growth / MIB:.1f} MiB")
+    return growth
 
 
 @pytest.fixture
@@ -135,7 +138,7 @@ def test_large_rest_bodies_are_refused_unread_and_grpc_keeps_answering(server):
         for name, (head, body) in cases.items():
             answers: list[tuple[int, bytes]] = []
             try:
-                growth = _peak_growth(pid, lambda: answers.append(_post_raw(rest_port, head, body)))
+                growth = _peak_growth(pid, lambda: answers.append(_post_raw(rest_port, head, body)), name)
             except OSError as exc:
                 raise AssertionError(f"{name}: no answer ({exc!r})") from exc
             status, text = answers[0]
@@ -157,7 +160,8 @@ def test_a_body_at_the_limit_is_served_within_the_limit(server):
     assert len(body) <= BODY_LIMIT
     answers = []
     growth = _peak_growth(proc.popen.pid, lambda: answers.append(
-        requests.post(f"http://127.0.0.1:{rest_port}/v1/models/legacy:predict", data=body, timeout=120)))
+        requests.post(f"http://127.0.0.1:{rest_port}/v1/models/legacy:predict", data=body, timeout=120)),
+        "a REST body at the limit")
     assert answers[0].status_code == 200, answers[0].text[:200]
     assert len(answers[0].json()["predictions"]) == body.count(b",") + 1
     assert growth <= BODY_LIMIT + SLACK, f"peak RSS +{growth / MIB:.0f} MiB"
@@ -183,7 +187,7 @@ def test_tiny_grpc_requests_declaring_huge_tensors_allocate_nothing(server):
         request = fuel_predict()
         request.inputs["weight"].CopyFrom(proto)
         errors = []
-        growth = _peak_growth(proc.popen.pid, lambda: errors.append(rpc_error(stub.Predict, request)))
+        growth = _peak_growth(proc.popen.pid, lambda: errors.append(rpc_error(stub.Predict, request)), name)
         assert growth <= SLACK, f"{name}: peak RSS +{growth / MIB:.0f} MiB"
         assert errors[0].code() == grpc.StatusCode.INVALID_ARGUMENT, (name, errors[0].details())
         assert "--max_request_elements" in errors[0].details(), (name, errors[0].details())
@@ -198,7 +202,8 @@ def test_a_grpc_request_at_the_element_limit_is_served_within_it(server):
     request.inputs["x"].CopyFrom(_declaring(types_pb2.DT_FLOAT, ELEMENT_LIMIT, float_val=[2.0]))
     assert request.ByteSize() < 100
     answers = []
-    growth = _peak_growth(proc.popen.pid, lambda: answers.append(stub.Predict(request, timeout=60)))
+    growth = _peak_growth(proc.popen.pid, lambda: answers.append(stub.Predict(request, timeout=60)),
+                          "a gRPC request at the element limit")
     assert tf.make_ndarray(answers[0].outputs["y"]).shape == (ELEMENT_LIMIT,)
     assert growth <= ELEMENT_LIMIT * 4 + SLACK, f"at the limit: peak RSS +{growth / MIB:.0f} MiB"
     over = predict_pb2.PredictRequest()

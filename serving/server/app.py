@@ -1,10 +1,12 @@
 """Start-up and shutdown of ``plantserve serve``, in TF Serving's order.
 
-1. Read the config files (model config, batching, SSL, monitoring); any error: ``Failed to start server``,
-   exit 255.
-2. Apply the model config and wait until every model's newest aspired version is AVAILABLE or failed;
-   a model that failed to load: exit 255. A missing base path: keep waiting, ports stay closed.
-3. Open gRPC (and REST when ``--rest_api_port`` is set), then serve until SIGTERM/SIGINT.
+1. Parse the flags and read every config file (:mod:`~serving.server.startup`), before TensorFlow is
+   loaded; any error: ``Failed to start server. Error: ...`` on stdout, exit 255.
+2. Load TensorFlow's C library, apply the model config and wait until every model's newest aspired
+   version is AVAILABLE or failed; a model that failed to load: exit 255. A missing base path: keep
+   waiting, ports stay closed.
+3. Open gRPC (TCP and, with ``--grpc_socket_path``, ``unix:PATH``), then REST when ``--rest_api_port``
+   is set, then serve until SIGTERM/SIGINT.
 4. On SIGTERM: stop accepting, finish requests in flight, exit 0. (TF Serving itself has no handler.)
 """
 from __future__ import annotations
@@ -15,11 +17,11 @@ import sys
 import threading
 import time
 
-from serving.protocol.messages import BatchingParameters, ModelServerConfig, MonitoringConfig, SSLConfig
+from serving.protocol.messages import ModelServerConfig
 from serving.protocol.textproto import ConfigFileError, read_text_file
 from serving.server import flags as flags_mod
-from serving.server.batching import BatchScheduler, options_from_proto
-from serving.server.config import single_model_config
+from serving.server import tfc
+from serving.server.batching import BatchScheduler
 from serving.server.flags import ServerSettings
 from serving.server.inference import Inference
 from serving.server.manager import LoadSettings, ModelManager
@@ -28,69 +30,45 @@ from serving.server.monitor import StateMonitor
 from serving.server.servable import Servable, load_servable
 from serving.server.sharing import LoadedVersions
 from serving.server.source import FileSystemSource
+from serving.server.startup import StartupError, StartupFiles, read_startup_files, session_threads
 from serving.server.status import ServingError
 from serving.server.warmup import replay_warmup
 
-__all__ = ["ModelServer", "StartupError", "serve"]
+__all__ = ["ModelServer", "StartupError", "serve", "VERSION"]
 
 log = logging.getLogger(__name__)
-DEFAULT_METRICS_PATH = "/monitoring/prometheus/metrics"
 VERSION = "2.21.0-plantserve"
 
 
-class StartupError(RuntimeError):
-    """``Failed to start server. Error: ...``; the process exits 255."""
-
-
 class ModelServer:
-    """The whole server, built from one ``ServerSettings``. ``start()`` returns once the ports are open."""
+    """The whole server, built from one ``ServerSettings`` and the files it names (read with
+    ``read_startup_files`` when not given). ``start()`` returns once the ports are open."""
 
-    def __init__(self, settings: ServerSettings, host: str | None = None) -> None:
+    def __init__(self, settings: ServerSettings, files: StartupFiles | None = None, host: str | None = None) -> None:
         self.settings, self.host = settings, host or settings.host
+        self.files = files or read_startup_files(settings)
+        self.config = self.files.model_config
+        self.metrics_path = self.files.metrics_path
         self.metrics = ServingMetrics()
         self.monitor = StateMonitor()
         self._stop = threading.Event()
         self.grpc_server = None
         self.grpc_port: int | None = None
         self.rest = None
-        self._read_files()
+        self.profiler = None
         load_settings = LoadSettings(settings.max_num_load_retries, settings.load_retry_interval_micros / 1e6,
                                      settings.allow_version_labels_for_unavailable_models)
         self.manager = ModelManager(self._load, load_settings, self.monitor, on_config=self._config_applied)
         self.inference = Inference(self.manager, self.monitor, self.metrics,
-                                   settings.enable_serialization_as_tensor_content)
+                                   settings.enable_serialization_as_tensor_content, settings.max_request_elements,
+                                   settings.enable_signature_method_name_check)
         self.source = FileSystemSource(self.manager, settings.file_system_poll_wait_seconds)
-        self._batcher = BatchScheduler(self._batching, self.metrics) if self._batching else None
+        batching = self.files.batching
+        self._batcher = BatchScheduler(batching, self.metrics) if batching else None
         self._loaded = LoadedVersions()
+        self._session_config = tfc.session_config(*session_threads(settings))
 
-    # ----- start-up ---------------------------------------------------------------------------------
-    def _read_files(self) -> None:
-        s = self.settings
-        if s.grpc_port == 0:
-            raise StartupError("INVALID_ARGUMENT: server_options.grpc_port is not set.")
-        if not s.model_base_path and not s.model_config_file:
-            raise StartupError("INVALID_ARGUMENT: Both server_options.model_base_path and "
-                               "server_options.model_config_file are empty!")
-        try:
-            self.config = (read_text_file(s.model_config_file, ModelServerConfig)
-                           if s.model_config_file else single_model_config(s.model_name, s.model_base_path))
-            self._batching = None
-            if s.enable_batching:
-                params = (read_text_file(s.batching_parameters_file, BatchingParameters)
-                          if s.batching_parameters_file else BatchingParameters())
-                self._batching = options_from_proto(params)
-            elif s.batching_parameters_file:
-                raise StartupError("INVALID_ARGUMENT: server_options.batching_parameters_file is set without "
-                                   "setting server_options.enable_batching to true.")
-            self.ssl = read_text_file(s.ssl_config_file, SSLConfig) if s.ssl_config_file else None
-            monitoring = (read_text_file(s.monitoring_config_file, MonitoringConfig)
-                          if s.monitoring_config_file else None)
-        except (ConfigFileError, ValueError) as exc:
-            raise StartupError(str(exc)) from exc
-        self.metrics_path = None
-        if monitoring is not None and monitoring.prometheus_config.enable:
-            self.metrics_path = monitoring.prometheus_config.path or DEFAULT_METRICS_PATH
-
+    # ----- loading --------------------------------------------------------------------------------
     def _config_applied(self) -> None:
         self.source.poll_now()
 
@@ -105,7 +83,7 @@ class ModelServer:
     def _load_copy(self, name: str, version: int, path: str) -> Servable:
         start = time.perf_counter()
         try:
-            servable = load_servable(name, version, path, self.settings.tags)
+            servable = load_servable(name, version, path, self.settings.tags, self._session_config)
         except ServingError:
             self.metrics.load_attempt_count.inc(path, "fail")
             raise
@@ -118,41 +96,75 @@ class ModelServer:
             replay_warmup(self.inference, self.metrics, servable, self.settings.num_request_iterations_for_warmup)
         return servable
 
+    # ----- start-up ---------------------------------------------------------------------------------
     def start(self) -> None:
         s = self.settings
-        _configure_threads(s)
+        try:
+            tfc.library()
+        except (OSError, ImportError) as exc:
+            raise StartupError(f"INTERNAL: cannot load TensorFlow's C library: {exc}") from exc
         self.source.start()
         if self.config.WhichOneof("config") == "model_config_list":
             try:
                 self.manager.apply_config(self.config.model_config_list)
             except ServingError as exc:
                 raise StartupError(f"{exc.code.name}: {exc.message}") from exc
-        from serving.server.grpc_api import build_grpc_server, ssl_credentials
-        try:
-            creds = ssl_credentials(self.ssl) if self.ssl is not None else None
-            self.grpc_server, self.grpc_port = build_grpc_server(
-                self.inference, self.reload_config, s.grpc_port, credentials=creds,
-                channel_arguments=s.grpc_channel_arguments, max_threads=s.grpc_max_threads,
-                health=s.enable_grpc_healthcheck_service, host=self.host)
-        except (OSError, ValueError, RuntimeError) as exc:
-            raise StartupError(f"INVALID_ARGUMENT: Failed to BuildAndStart gRPC server: {exc}") from exc
-        self.grpc_server.start()
-        log.info("Running gRPC ModelServer at %s:%s ...", self.host, self.grpc_port)
+        self._start_grpc()
         if s.rest_api_port and s.rest_api_port != s.grpc_port:
-            from serving.server.rest import RestApi, RestServer
-            try:
-                self.rest = RestServer(s.rest_api_port, RestApi(self.inference, s.rest_api_timeout_in_ms),
-                                       self.metrics_path, host=self.host, cors=s.rest_api_enable_cors_support)
-            except OSError as exc:
-                log.error("Failed to start HTTP Server at localhost:%s: %s", s.rest_api_port, exc)
-            else:
-                self.rest.start()
-                log.info("Exporting HTTP/REST API at:localhost:%s ...", self.rest.port)
+            self._start_rest()
         elif s.rest_api_port:
             log.error("server_options.http_port cannot be same as grpc_port. Please use a different port for "
                       "HTTP/REST API. Skipped exporting HTTP/REST API.")
         if s.model_config_file and s.model_config_file_poll_wait_seconds > 0:
             threading.Thread(target=self._poll_config_file, name="config-poll", daemon=True).start()
+
+    def _start_grpc(self) -> None:
+        from serving.server.grpc_api import build_grpc_server, ssl_credentials
+
+        s = self.settings
+        if s.enable_profiler:
+            self.profiler = self._profiler()
+        try:
+            creds = ssl_credentials(self.files.ssl) if self.files.ssl is not None else None
+            self.grpc_server, self.grpc_port = build_grpc_server(
+                self.inference, self.reload_config, s.grpc_port, credentials=creds,
+                channel_arguments=s.grpc_channel_arguments, max_threads=s.grpc_max_threads,
+                health=s.enable_grpc_healthcheck_service, host=self.host, socket_path=s.grpc_socket_path,
+                profiler=self.profiler)
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise StartupError(f"INVALID_ARGUMENT: Failed to BuildAndStart gRPC server: {exc}") from exc
+        self.grpc_server.start()
+        if s.grpc_port:
+            log.info("Running gRPC ModelServer at %s:%s ...", self.host, self.grpc_port)
+        if s.grpc_socket_path:
+            log.info("Running gRPC ModelServer at UNIX socket %s ...", s.grpc_socket_path)
+
+    def _profiler(self):
+        from serving.server.profiler import ALL_INTERFACES, ProfilerService, start_tensorflow_profiler
+
+        if self.host not in ALL_INTERFACES:
+            return ProfilerService(None, "The profiler service is off: TensorFlow's profiler server listens on all "
+                                   f"interfaces, and this server is bound to {self.host} ({flags_mod.HOST_ENV})")
+        try:
+            return ProfilerService(start_tensorflow_profiler())
+        except (OSError, ImportError, AttributeError, RuntimeError) as exc:
+            log.error("Profiler service unavailable: %s", exc)
+            return ProfilerService(None, f"The profiler service is off: {exc}")
+
+    def _start_rest(self) -> None:
+        from serving.server.rest import RestApi
+        from serving.server.rest_server import RestLimits, RestServer
+
+        s = self.settings
+        limits = RestLimits(max_body_bytes=s.rest_api_max_body_bytes, num_threads=max(s.rest_api_num_threads, 1))
+        api = RestApi(self.inference, s.rest_api_timeout_in_ms, self.metrics_path, cors=s.rest_api_enable_cors_support)
+        try:
+            self.rest = RestServer(s.rest_api_port, api, limits, host=self.host)
+        except OSError as exc:
+            log.error("Failed to start HTTP Server at localhost:%s: %s", s.rest_api_port, exc)
+            return
+        self.rest.start()
+        log.info("Exporting HTTP/REST API at:localhost:%s ...", self.rest.port)
 
     def reload_config(self, config_list, timeout: float | None) -> None:
         self.manager.apply_config(config_list, wait_timeout=timeout)
@@ -168,28 +180,14 @@ class ModelServer:
     # ----- shutdown ---------------------------------------------------------------------------------
     def stop(self, grace: float = 10.0) -> None:
         self._stop.set()
-        if self.grpc_server is not None:
-            self.grpc_server.stop(grace).wait(grace + 1)
         if self.rest is not None:
             self.rest.stop(grace)
+        if self.grpc_server is not None:
+            self.grpc_server.stop(grace).wait(grace + 1)
+        if self.profiler is not None:
+            self.profiler.close()
         self.source.stop()
         self.manager.stop()
-
-
-def _configure_threads(s: ServerSettings) -> None:
-    import tensorflow as tf
-
-    intra = s.tensorflow_intra_op_parallelism or s.tensorflow_session_parallelism
-    # Python's stand-in runs each signature inline in the calling thread when the inter-op pool has one
-    # thread: 40% less latency and more throughput than TF's auto setting on a small CPU.
-    inter = s.tensorflow_inter_op_parallelism or s.tensorflow_session_parallelism or 1
-    try:
-        if intra:
-            tf.config.threading.set_intra_op_parallelism_threads(int(intra))
-        if inter:
-            tf.config.threading.set_inter_op_parallelism_threads(int(inter))
-    except RuntimeError as exc:  # already initialised (in-process use)
-        log.warning("cannot set TensorFlow thread pools: %s", exc)
 
 
 class _Terminate(Exception):
@@ -201,8 +199,8 @@ def serve(argv: list[str]) -> int:
     try:
         parsed = flags_mod.parse(argv)
     except flags_mod.FlagError as exc:
-        print(exc, file=sys.stderr)
-        print(flags_mod.usage(), file=sys.stderr)
+        print(exc, file=sys.stderr, flush=True)
+        print(flags_mod.usage(), flush=True)
         return 255
     if parsed.help_requested:
         print(flags_mod.usage())
@@ -211,12 +209,12 @@ def serve(argv: list[str]) -> int:
         print(f"unknown argument: {arg}\n{flags_mod.usage()}", flush=True)
     settings = parsed.settings
     if settings.version:
-        import tensorflow as tf
-        print(f"TensorFlow ModelServer: {VERSION}\nTensorFlow Library: {tf.__version__}")
+        print(f"TensorFlow ModelServer: {VERSION}\nTensorFlow Library: {tfc.version()}")
         return 0
     for name in settings.ignored:
         log.warning("--%s is accepted for compatibility and has no effect in plantserve serve", name)
     stop = threading.Event()
+    server: ModelServer | None = None
 
     def on_signal(signum, _frame) -> None:
         log.info("received signal %s, shutting down", signum)
@@ -224,7 +222,6 @@ def serve(argv: list[str]) -> int:
             stop.set()
             if server is None or server.grpc_server is None:
                 raise _Terminate()  # still starting (e.g. waiting for a missing base path): just leave
-    server = None
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     try:

@@ -7,12 +7,10 @@ a call fails with UNAVAILABLE as TF Serving's does.
 """
 from __future__ import annotations
 
-import collections
 import dataclasses
 import logging
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
@@ -63,57 +61,79 @@ class _Task:
     arrays: list[np.ndarray]
     size: int
     enqueued: float
-    future: Future
+    done: threading.Event = dataclasses.field(default_factory=threading.Event)
+    result: list[np.ndarray] | None = None
+    error: BaseException | None = None
+
+
+@dataclasses.dataclass
+class _Batch:
+    opened: float
+    tasks: list[_Task] = dataclasses.field(default_factory=list)
+    rows: int = 0
 
 
 class _Queue:
-    """One signature (and one shape of the non-batch dimensions): forms batches on its own thread."""
+    """One signature (and one shape of the non-batch dimensions). The first call that finds no open
+    batch leads one: it waits until the batch is full or ``batch_timeout_micros`` has passed, then for
+    one of ``num_batch_threads`` slots (the batch keeps filling meanwhile), runs it in its own thread
+    and hands every other call its rows. No thread is woken for a batch but its callers."""
 
-    def __init__(self, call: Call, opts: BatchingOptions, pool: ThreadPoolExecutor, metrics: ServingMetrics) -> None:
-        self._call, self._opts, self._pool, self._metrics = call, opts, pool, metrics
-        self._tasks: collections.deque[_Task] = collections.deque()
+    def __init__(self, call: Call, opts: BatchingOptions, metrics: ServingMetrics,
+                 slots: threading.Semaphore) -> None:
+        self._call, self._opts, self._metrics, self._slots = call, opts, metrics, slots
         self._cond = threading.Condition()
-        self._in_flight = 0
-        threading.Thread(target=self._form, name="batcher", daemon=True).start()
+        self._open: _Batch | None = None
+        self._waiting = 0  # batches formed and not yet running
 
-    def submit(self, task: _Task) -> None:
+    def run(self, arrays: list[np.ndarray], size: int) -> list[np.ndarray]:
+        task = _Task(arrays, size, time.monotonic())
         with self._cond:
-            waiting = -(-sum(t.size for t in self._tasks) // self._opts.max_batch_size)
-            if waiting + self._in_flight >= self._opts.max_enqueued_batches + 1:
-                raise ServingError(Code.UNAVAILABLE,
-                                   "The batch scheduling queue to which this task was submitted is full")
-            self._tasks.append(task)
-            self._cond.notify()
+            batch = self._open
+            leader = batch is None or batch.rows + size > self._opts.max_batch_size
+            if leader:
+                if self._waiting >= self._opts.max_enqueued_batches:
+                    raise ServingError(Code.UNAVAILABLE,
+                                       "The batch scheduling queue to which this task was submitted is full")
+                batch = self._open = _Batch(task.enqueued)
+                self._waiting += 1
+            batch.tasks.append(task)
+            batch.rows += size
+            self._cond.notify_all()
+        if leader:
+            self._lead(batch)
+        else:
+            task.done.wait()
+        if task.error is not None:
+            raise task.error
+        return task.result
 
-    def _form(self) -> None:
-        timeout = self._opts.batch_timeout_micros / 1e6
-        while True:
+    def _lead(self, batch: _Batch) -> None:
+        due = batch.opened + self._opts.batch_timeout_micros / 1e6
+        with self._cond:
+            self._cond.wait_for(lambda: batch.rows >= self._opts.max_batch_size, max(due - time.monotonic(), 0))
+        self._slots.acquire()
+        try:
             with self._cond:
-                while not self._tasks:
-                    self._cond.wait()
-                first = self._tasks[0].enqueued
-                while (sum(t.size for t in self._tasks) < self._opts.max_batch_size
-                       and time.monotonic() < first + timeout):
-                    self._cond.wait(first + timeout - time.monotonic())
-                batch, rows = [], 0
-                while self._tasks and rows + self._tasks[0].size <= self._opts.max_batch_size:
-                    task = self._tasks.popleft()
-                    batch.append(task)
-                    rows += task.size
-                self._in_flight += 1
-            self._pool.submit(self._run, batch, rows)
+                if self._open is batch:
+                    self._open = None
+                self._waiting -= 1
+            self._execute(batch)
+        finally:
+            self._slots.release()
 
-    def _run(self, batch: list[_Task], rows: int) -> None:
+    def _execute(self, batch: _Batch) -> None:
+        tasks, rows = batch.tasks, batch.rows
         try:
             now = time.monotonic()
             if self._metrics.queuing_latency is not None:
-                for task in batch:
+                for task in tasks:
                     self._metrics.queuing_latency.observe(self._opts.thread_pool_name, value=(now - task.enqueued) * 1e6)
                 self._metrics.wrapped_run_count.inc()
             padded = next((s for s in self._opts.allowed_batch_sizes if s >= rows), rows)
             inputs = []
-            for i in range(len(batch[0].arrays)):
-                merged = np.concatenate([t.arrays[i] for t in batch]) if len(batch) > 1 else batch[0].arrays[i]
+            for i in range(len(tasks[0].arrays)):
+                merged = np.concatenate([t.arrays[i] for t in tasks]) if len(tasks) > 1 else tasks[0].arrays[i]
                 if padded > rows:
                     merged = np.concatenate([merged, np.repeat(merged[:1], padded - rows, axis=0)])
                 inputs.append(merged)
@@ -123,24 +143,24 @@ class _Queue:
                     raise ServingError(Code.FAILED_PRECONDITION,
                                        "Batched output tensor has 0th dimension not equal to the batch size")
             offset = 0
-            for task in batch:
-                task.future.set_result([out[offset:offset + task.size] for out in outputs])
+            for task in tasks:
+                task.result = [out[offset:offset + task.size] for out in outputs]
                 offset += task.size
-        except BaseException as exc:  # noqa: BLE001 - every waiting caller gets the batch's error
-            for task in batch:
-                if not task.future.done():
-                    task.future.set_exception(exc)
+        except BaseException as exc:  # noqa: BLE001 - every caller in the batch gets the batch's error
+            for task in tasks:
+                task.error = exc
         finally:
-            with self._cond:
-                self._in_flight -= 1
+            for task in tasks:
+                task.done.set()
 
 
 class BatchScheduler:
-    """Wraps signatures' calls so that concurrent calls share one run."""
+    """Wraps signatures' calls so that concurrent calls share one run; at most ``num_batch_threads``
+    batches run at once, across every signature (TF Serving's shared batch thread pool)."""
 
     def __init__(self, opts: BatchingOptions, metrics: ServingMetrics) -> None:
         self._opts, self._metrics = opts, metrics
-        self._pool = ThreadPoolExecutor(opts.num_batch_threads, thread_name_prefix=opts.thread_pool_name)
+        self._slots = threading.Semaphore(opts.num_batch_threads)
         metrics.enable_batching_metrics()
 
     def wrap(self, signature: Signature) -> Call:
@@ -163,11 +183,9 @@ class BatchScheduler:
             if size == 0:
                 return raw(arrays)
             key = tuple((a.dtype.str, a.shape[1:]) for a in arrays)
-            with lock:
-                queue = queues.get(key)
-                if queue is None:
-                    queue = queues[key] = _Queue(raw, opts, self._pool, self._metrics)
-            future: Future = Future()
-            queue.submit(_Task(arrays, size, time.monotonic(), future))
-            return future.result()
+            queue = queues.get(key)
+            if queue is None:
+                with lock:
+                    queue = queues.setdefault(key, _Queue(raw, opts, self._metrics, self._slots))
+            return queue.run(arrays, size)
         return call

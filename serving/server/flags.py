@@ -70,11 +70,18 @@ _i32, _i64 = _int(INT32), _int(INT64)
 
 FLAGS: tuple[Flag, ...] = (
     Flag("port", _i32, 8500, "Port to listen on for gRPC API"),
-    Flag("grpc_socket_path", str, "", "If non-empty, listen to a UNIX socket for gRPC API on the given path", False),
+    Flag("grpc_socket_path", str, "", "If non-empty, listen to a UNIX socket for gRPC API on the given path"),
     Flag("rest_api_port", _i32, 0, "Port to listen on for HTTP/REST API. If set to zero HTTP/REST API will not be exported."),
     Flag("rest_api_num_threads", _i32, 4 * (os.cpu_count() or 1), "Number of threads for HTTP/REST API processing."),
     Flag("rest_api_timeout_in_ms", _i32, 30000, "Timeout for HTTP/REST API calls."),
     Flag("rest_api_enable_cors_support", _bool, False, "Enable CORS headers in response"),
+    Flag("rest_api_max_body_bytes", _i64, 4 << 20,
+         "plantserve serve only (TensorFlow Serving has no such limit): the largest HTTP/REST request body, in "
+         "bytes, before and after gzip decompression; a larger one is answered 413 without being read."),
+    Flag("max_request_elements", _i64, 1 << 25,
+         "plantserve serve only (TensorFlow Serving has no such limit): the most elements the input tensors of "
+         "one Predict request may declare together (REST or gRPC); a larger request is refused (INVALID_ARGUMENT) "
+         "before anything is allocated."),
     Flag("enable_batching", _bool, False, "enable batching"),
     Flag("allow_version_labels_for_unavailable_models", _bool, False,
          "If true, allows assigning unused version labels to models that are not available yet."),
@@ -111,7 +118,7 @@ FLAGS: tuple[Flag, ...] = (
     Flag("num_tflite_interpreters_per_pool", _i32, 1, "Number of TFLite interpreters per pool.", False),
     Flag("enable_signature_method_name_check", _bool, False, "Enable method_name check for SignatureDef."),
     Flag("xla_cpu_compilation_enabled", _bool, False, "Enable XLA:CPU JIT", False),
-    Flag("enable_profiler", _bool, True, "Enable profiler service.", False),
+    Flag("enable_profiler", _bool, True, "Enable profiler service."),
     Flag("thread_pool_factory_config_file", str, "", "ThreadPoolFactoryConfig file.", False),
     Flag("mixed_precision", str, "", "specify mixed_precision mode", False),
     Flag("skip_initialize_tpu", _bool, False, "Whether to skip auto initializing TPU.", False),
@@ -131,6 +138,10 @@ class ServerSettings:
     rest_api_num_threads: int = 8
     rest_api_timeout_in_ms: int = 30000
     rest_api_enable_cors_support: bool = False
+    rest_api_max_body_bytes: int = 4 << 20
+    max_request_elements: int = 1 << 25
+    grpc_socket_path: str = ""
+    enable_profiler: bool = True
     model_name: str = "default"
     model_base_path: str = ""
     model_config_file: str = ""

@@ -143,7 +143,11 @@ def parse_channel_arguments(text: str) -> list[tuple[str, int | str]]:
 
 def build_grpc_server(inference: Inference, reload_config, port: int, *, credentials: grpc.ServerCredentials | None,
                       channel_arguments: str = "", max_threads: int = 0, health: bool = False,
-                      host: str = "0.0.0.0") -> tuple[grpc.Server, int]:
+                      host: str = "0.0.0.0", socket_path: str = "",
+                      profiler: grpc.GenericRpcHandler | None = None) -> tuple[grpc.Server, int]:
+    """The server and its TCP port (0 when ``port`` is 0: ``socket_path`` only). ``socket_path`` adds a
+    ``unix:PATH`` listener with the same credentials (``server.cc``); ``profiler`` is served beside
+    the two TF Serving services (``--enable_profiler``)."""
     options = [("grpc.max_receive_message_length", MAX_MESSAGE), ("grpc.max_send_message_length", MAX_MESSAGE),
                ("grpc.so_reuseport", 0)]
     options += parse_channel_arguments(channel_arguments)
@@ -155,11 +159,18 @@ def build_grpc_server(inference: Inference, reload_config, port: int, *, credent
     services.add_servicer(server, services.MODEL_SERVICE, ModelServicer(inference, reload_config))
     if health:
         server.add_generic_rpc_handlers((_health_handler(),))
-    address = f"{host}:{port}"
-    bound = (server.add_secure_port(address, credentials) if credentials is not None
-             else server.add_insecure_port(address))
-    if not bound:
-        raise OSError(f"Failed to BuildAndStart gRPC server: cannot bind {address}")
+    if profiler is not None:
+        server.add_generic_rpc_handlers((profiler,))
+    bound = 0
+    tcp = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    addresses = ([tcp] if port else []) + ([f"unix:{socket_path}"] if socket_path else [])
+    for address in addresses:
+        got = (server.add_secure_port(address, credentials) if credentials is not None
+               else server.add_insecure_port(address))
+        if not got:
+            raise OSError(f"cannot bind {address}")
+        if not address.startswith("unix:"):
+            bound = got
     return server, bound
 
 

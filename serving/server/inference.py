@@ -1,18 +1,21 @@
 """Predict, Classify, Regress, MultiInference, GetModelMetadata and GetModelStatus on protos, with TF
-Serving's checks, order of checks and messages. Both front ends and the warmup replay call these.
+Serving's checks, order of checks and messages (2.20). Both front ends and the warmup replay call these.
 
 Each ``run_*`` takes a request proto and an optional monotonic ``deadline`` and returns the response
-proto, or raises ``ServingError``.
+proto, or raises ``ServingError``. The checks themselves live in :mod:`~serving.server.predict` and
+:mod:`~serving.server.examples`; this module resolves the version, runs the model and keeps the
+metrics.
 """
 from __future__ import annotations
 
 import time
-from typing import Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
 from serving.protocol import messages
-from serving.protocol.tensors import TensorError, to_ndarray, to_tensor_proto
+from serving.protocol.tensors import to_tensor_proto
+from serving.server import examples, predict
 from serving.server.manager import ModelManager
 from serving.server.metrics import ServingMetrics
 from serving.server.monitor import StateMonitor
@@ -22,8 +25,6 @@ from serving.server.status import Code, ServingError, from_tf_error
 __all__ = ["Inference", "DEFAULT_SIGNATURE"]
 
 DEFAULT_SIGNATURE = "serving_default"
-#: Larger input tensors are refused before they are decoded.
-MAX_TENSOR_ELEMENTS = 2**31
 
 
 def _deadline_check(deadline: float | None) -> None:
@@ -38,36 +39,26 @@ def _model_spec(request):
 
 
 def _fill_spec(out, name: str, version: int, signature: str | None) -> None:
+    """``MakeModelSpec``: an empty signature name is answered as ``serving_default``."""
     out.name = name
     out.version.value = version
     if signature is not None:
-        out.signature_name = signature
-
-
-def serialized_examples(input_proto) -> np.ndarray:
-    """``InputToSerializedExampleTensor``: the examples as serialized strings (context merged in)."""
-    kind = input_proto.WhichOneof("kind")
-    if kind == "example_list":
-        items = [e.SerializeToString() for e in input_proto.example_list.examples]
-    elif kind == "example_list_with_context":
-        ctx = input_proto.example_list_with_context.context.SerializeToString()
-        items = [ctx + e.SerializeToString() for e in input_proto.example_list_with_context.examples]
-    else:
-        items = []
-    if not items:
-        raise ServingError(Code.INVALID_ARGUMENT, "Input is empty.")
-    arr = np.empty(len(items), dtype=object)
-    arr[:] = items
-    return arr
+        out.signature_name = signature or DEFAULT_SIGNATURE
 
 
 class Inference:
-    """The request logic, bound to a manager (lookups), a monitor (status) and the metrics."""
+    """The request logic, bound to a manager (lookups), a monitor (status) and the metrics.
+
+    ``max_request_elements`` bounds the elements a Predict request's inputs may declare (TF Serving
+    has no such bound); ``method_name_check`` is ``--enable_signature_method_name_check``."""
 
     def __init__(self, manager: ModelManager, monitor: StateMonitor, metrics: ServingMetrics,
-                 as_tensor_content: bool = False) -> None:
+                 as_tensor_content: bool = False, max_request_elements: int = predict.DEFAULT_MAX_REQUEST_ELEMENTS,
+                 method_name_check: bool = False) -> None:
         self.manager, self.monitor, self.metrics = manager, monitor, metrics
         self.as_tensor_content = as_tensor_content
+        self.max_request_elements = max_request_elements
+        self.method_name_check = method_name_check
 
     def resolve(self, spec) -> Servable:
         which = spec.WhichOneof("version_choice")
@@ -77,187 +68,142 @@ class Inference:
             return self.manager.servable(spec.name, label=spec.version_label)
         return self.manager.servable(spec.name)
 
-    def _call(self, servable: Servable, signature: Signature, arrays: list[np.ndarray], api: str,
-              deadline: float | None) -> list[np.ndarray]:
+    def _timed(self, servable: Servable, api: str | None, deadline: float | None,
+               run: Callable[[], list[np.ndarray]], model: str | None = None) -> list[np.ndarray]:
+        """Run the model; ``runtime_latency`` is recorded for Predict, Classify and Regress (``api``)."""
         _deadline_check(deadline)
         start = time.perf_counter()
         try:
-            outputs = signature.call(arrays)
+            outputs = run()
         except ServingError:
             raise
-        except Exception as exc:  # noqa: BLE001 - TF runtime errors keep their canonical code
+        except Exception as exc:  # noqa: BLE001 - TensorFlow's errors keep their canonical code
             raise from_tf_error(exc) from exc
-        self.metrics.runtime_latency.observe(servable.name, api, "TF1", value=(time.perf_counter() - start) * 1e6)
+        if api is not None:
+            self.metrics.runtime_latency.observe(model if model is not None else servable.name, api, "TF1",
+                                                 value=(time.perf_counter() - start) * 1e6)
         _deadline_check(deadline)
         return outputs
 
     # ----- Predict --------------------------------------------------------------------------------
-    def predict_arrays(self, servable: Servable, signature_name: str, inputs: dict[str, np.ndarray],
-                       output_filter: Sequence[str] = (), deadline: float | None = None) -> dict[str, np.ndarray]:
+    def _predict(self, servable: Servable, model: str, signature_name: str, inputs: Mapping[str, Any],
+                 output_filter: Sequence[str], deadline: float | None,
+                 count: Callable[[Any], int] = predict.proto_elements,
+                 limit: int | None = None) -> tuple[str, dict[str, np.ndarray]]:
         key = signature_name or DEFAULT_SIGNATURE
-        signature = servable.signature(key)
+        signature: Signature | None = servable.signature(key)
         if signature is None:
             raise ServingError(Code.FAILED_PRECONDITION, f'Serving signature key "{key}" not found.')
-        names = signature.input_names
-        if len(inputs) != len(names):
-            sent, want = set(inputs), set(names)
-            raise ServingError(Code.INVALID_ARGUMENT, (
-                f"input size does not match signature: {len(inputs)}!={len(names)} "
-                f"len({{{','.join(sorted(sent))}}}) != len({{{','.join(sorted(want))}}}). "
-                f"Sent extra: {{{','.join(sorted(sent - want))}}}. "
-                f"Missing but required: {{{','.join(sorted(want - sent))}}}."))
-        for alias in inputs:
-            if alias not in signature.signature_def.inputs:
-                raise ServingError(Code.INVALID_ARGUMENT, (
-                    f"input tensor alias not found in signature: {alias}. Inputs expected to be in the set "
-                    f"{{{','.join(names)}}}."))
-        arrays = [inputs[n] for n in names]
-        for i, arr in enumerate(arrays):
-            signature.check_input(i, arr)
-        wanted = list(output_filter)
-        seen: set[str] = set()
-        for alias in wanted:
-            if alias not in signature.signature_def.outputs:
-                raise ServingError(Code.INVALID_ARGUMENT, (
-                    f"output tensor alias not found in signature: {alias} Outputs expected to be in the set "
-                    f"{{{','.join(signature.output_names)}}}."))
-            if alias in seen:
-                raise ServingError(Code.INVALID_ARGUMENT, f"duplicate output tensor alias: {alias}")
-            seen.add(alias)
-        outputs = self._call(servable, signature, arrays, "Predict", deadline)
-        result = dict(zip(signature.output_names, outputs))
-        return {k: result[k] for k in wanted} if wanted else result
+        predict.check_method(signature, self.method_name_check)
+        predict.check_input_names(signature, set(inputs))
+        arrays = predict.decode_inputs(signature, inputs, self.max_request_elements if limit is None else limit,
+                                       count)
+        wanted = predict.check_output_filter(signature, output_filter)
+        predict.check_dtypes(signature, arrays)
+        if output_filter:
+            sig = signature.signature_def
+            feeds = [sig.inputs[a].name for a in signature.input_names]
+            fetches = [sig.outputs[a].name for a in wanted]
+            outputs = self._timed(servable, "Predict", deadline, lambda: servable.run(feeds, fetches, arrays), model)
+        else:
+            outputs = self._timed(servable, "Predict", deadline, lambda: signature.call(arrays), model)
+        return key, dict(zip(wanted, outputs))
+
+    def predict_arrays(self, servable: Servable, model: str, signature_name: str, inputs: dict[str, np.ndarray],
+                       deadline: float | None = None) -> dict[str, np.ndarray]:
+        """Predict on decoded arrays (the REST front end's JSON tensors)."""
+        _, outputs = self._predict(servable, model, signature_name, inputs, (), deadline, predict.array_elements)
+        return outputs
 
     def run_predict(self, request: messages.PredictRequest, deadline: float | None = None,
-                    servable: Servable | None = None) -> messages.PredictResponse:
+                    servable: Servable | None = None, limit: int | None = None) -> messages.PredictResponse:
+        """``limit`` overrides ``max_request_elements`` (the warmup replay's records come with the model)."""
         spec = _model_spec(request)
         servable = servable or self.resolve(spec)
-        key = spec.signature_name or DEFAULT_SIGNATURE
-        if servable.signature(key) is None:
-            raise ServingError(Code.FAILED_PRECONDITION, f'Serving signature key "{key}" not found.')
-        inputs = {}
-        for alias, proto in request.inputs.items():
-            try:
-                inputs[alias] = to_ndarray(proto, max_elements=MAX_TENSOR_ELEMENTS)
-            except TensorError as exc:
-                raise ServingError(Code.INVALID_ARGUMENT, f"tensor parsing error: {alias}") from exc
-        outputs = self.predict_arrays(servable, key, inputs, request.output_filter, deadline)
+        key, outputs = self._predict(servable, spec.name, spec.signature_name, request.inputs,
+                                     request.output_filter, deadline, limit=limit)
         response = messages.PredictResponse()
         _fill_spec(response.model_spec, spec.name, servable.version, key)
-        for alias, arr in outputs.items():
-            to_tensor_proto(arr, content=self.as_tensor_content, proto=response.outputs[alias])
+        for alias, array in outputs.items():
+            to_tensor_proto(array, content=self.as_tensor_content, proto=response.outputs[alias])
         return response
 
-    # ----- Classify / Regress -----------------------------------------------------------------------
-    def _example_signature(self, servable: Servable, spec) -> tuple[str, Signature]:
-        key = spec.signature_name or DEFAULT_SIGNATURE
-        signature = servable.signature(key)
-        if signature is None:
-            raise ServingError(Code.INVALID_ARGUMENT, f"No signature was found with the name: {key}")
-        if len(signature.input_names) != 1:
-            raise ServingError(Code.INVALID_ARGUMENT, "Expected one input Tensor.")
-        return key, signature
-
-    def _run_examples(self, servable: Servable, signature: Signature, input_proto, api: str,
-                      deadline: float | None) -> tuple[int, dict[str, np.ndarray]]:
-        examples = serialized_examples(input_proto)
-        self.metrics.example_counts.observe(servable.name, value=len(examples))
-        self.metrics.example_count_total.inc(servable.name, amount=len(examples))
-        if signature.input_dtypes[0] != 7:
-            raise ServingError(Code.INVALID_ARGUMENT, "Expects arg[0] to be "
-                               f"{signature.signature_def.inputs[signature.input_names[0]].dtype} but string is provided")
-        outputs = self._call(servable, signature, [examples], api, deadline)
-        return len(examples), dict(zip(signature.output_names, outputs))
-
-    def classify_result(self, servable: Servable, spec, input_proto, deadline: float | None = None):
-        key, signature = self._example_signature(servable, spec)
-        outs = signature.signature_def.outputs
-        if "classes" not in outs and "scores" not in outs:
-            raise ServingError(Code.INVALID_ARGUMENT, "Expected classification signature outputs to contain at "
-                               "least one of classes or scores.")
-        if "classes" in outs and outs["classes"].dtype != 7:
-            raise ServingError(Code.INVALID_ARGUMENT, f"Expected classes Tensor of DT_STRING.  Got: {outs['classes'].dtype}")
-        if "scores" in outs and outs["scores"].dtype != 1:
-            raise ServingError(Code.INVALID_ARGUMENT, f"Expected scores Tensor of DT_FLOAT.  Got: {outs['scores'].dtype}")
-        n, result = self._run_examples(servable, signature, input_proto, "Classify", deadline)
-        classes, scores = result.get("classes"), result.get("scores")
-        for name, arr in (("classes", classes), ("scores", scores)):
-            if arr is not None and (arr.ndim != 2 or arr.shape[0] != n):
-                raise ServingError(Code.INVALID_ARGUMENT, f"Expected {name} Tensor shape: [batch_size num_classes] "
-                                   f"but got [{','.join(map(str, arr.shape))}]")
-        if classes is not None and scores is not None and classes.shape != scores.shape:
-            raise ServingError(Code.INVALID_ARGUMENT, "Tensors class and score should match in shape.")
-        out = messages.ClassificationResult()
-        width = (classes if classes is not None else scores).shape[1]
-        for i in range(n):
-            row = out.classifications.add()
-            for j in range(width):
-                cls = row.classes.add()
-                if classes is not None:
-                    cls.label = classes[i, j].decode("utf-8", "replace") if isinstance(classes[i, j], bytes) else str(classes[i, j])
-                if scores is not None:
-                    cls.score = float(scores[i, j])
-        return key, out
-
-    def regress_result(self, servable: Servable, spec, input_proto, deadline: float | None = None):
-        key, signature = self._example_signature(servable, spec)
-        if len(signature.output_names) != 1:
-            raise ServingError(Code.INVALID_ARGUMENT, "Expected one output Tensor.")
-        info = signature.signature_def.outputs[signature.output_names[0]]
-        if info.dtype != 1:
-            raise ServingError(Code.INVALID_ARGUMENT, f"Expected output Tensor of DT_FLOAT.  Got: {info.dtype}")
-        n, result = self._run_examples(servable, signature, input_proto, "Regress", deadline)
-        values = result[signature.output_names[0]]
-        if not (values.shape == (n,) or values.shape == (n, 1)):
-            raise ServingError(Code.INVALID_ARGUMENT, "Expected output Tensor shape to be either [batch_size] or "
-                               f"[batch_size, 1] but got [{','.join(map(str, values.shape))}]")
-        out = messages.RegressionResult()
-        for v in values.reshape(-1).tolist():
-            out.regressions.add(value=v)
-        return key, out
+    # ----- Classify / Regress / MultiInference ------------------------------------------------------
+    def _run_examples(self, servable: Servable, model: str, api: str | None, input_proto, feeds: Sequence[str],
+                      fetches: list[str], deadline: float | None) -> tuple[int, dict[str, np.ndarray]]:
+        """``PerformOneShotTensorComputation``: every feed gets the serialized examples."""
+        tensor = examples.serialized_examples(input_proto)
+        outputs = self._timed(servable, api, deadline, lambda: servable.run(feeds, fetches, [tensor] * len(feeds)),
+                              model)
+        return len(tensor), dict(zip(fetches, outputs))
 
     def run_classify(self, request, deadline: float | None = None, servable: Servable | None = None):
         spec = _model_spec(request)
         servable = servable or self.resolve(spec)
-        key, result = self.classify_result(servable, spec, request.input, deadline)
-        response = messages.ClassificationResponse(result=result)
-        _fill_spec(response.model_spec, spec.name, servable.version, key)
+        sig = examples.classification_signature(servable.signature_map.signature_def,
+                                                spec.signature_name or DEFAULT_SIGNATURE, self.method_name_check)
+        response = messages.ClassificationResponse()
+        _fill_spec(response.model_spec, spec.name, servable.version, spec.signature_name)
+        feed, fetches = examples.classify_tensors(sig)
+        n, outputs = self._run_examples(servable, spec.name, "Classify", request.input, [feed], fetches, deadline)
+        response.result.CopyFrom(examples.classification_result(sig, n, outputs))
         return response
 
     def run_regress(self, request, deadline: float | None = None, servable: Servable | None = None):
         spec = _model_spec(request)
         servable = servable or self.resolve(spec)
-        key, result = self.regress_result(servable, spec, request.input, deadline)
-        response = messages.RegressionResponse(result=result)
-        _fill_spec(response.model_spec, spec.name, servable.version, key)
+        sig = examples.regression_signature(servable.signature_map.signature_def,
+                                            spec.signature_name or DEFAULT_SIGNATURE, self.method_name_check)
+        response = messages.RegressionResponse()
+        _fill_spec(response.model_spec, spec.name, servable.version, spec.signature_name)
+        feed, fetches = examples.regress_tensors(sig)
+        n, outputs = self._run_examples(servable, spec.name, "Regress", request.input, [feed], fetches, deadline)
+        response.result.CopyFrom(examples.regression_result(sig, n, outputs))
         return response
 
     def run_multi_inference(self, request, deadline: float | None = None, servable: Servable | None = None):
-        if not request.tasks:
-            raise ServingError(Code.INVALID_ARGUMENT, "MultiInferenceRequest must contain at least one task.")
-        names = {t.model_spec.name for t in request.tasks}
-        if len(names) != 1:
-            raise ServingError(Code.INVALID_ARGUMENT,
-                               "All ModelSpecs in a MultiInferenceRequest must access the same model name.")
-        seen: set[str] = set()
+        """``RunMultiInferenceWithServerCore``: the first task's ModelSpec picks the version; one run
+        feeds every task's input and fetches every task's outputs."""
+        first = request.tasks[0].model_spec if request.tasks and request.tasks[0].HasField("model_spec") \
+            else messages.ModelSpec()
+        servable = servable or self.resolve(first)
+        signatures = servable.signature_map.signature_def
+        model, seen, feeds, fetches = "", set(), set(), set()
         for task in request.tasks:
+            if not task.model_spec.name:
+                raise ServingError(Code.INVALID_ARGUMENT, "Found ModelSpec with an empty model name.")
+            if not model:
+                model = task.model_spec.name
+            elif model != task.model_spec.name:
+                raise ServingError(Code.INVALID_ARGUMENT, "All ModelSpecs in a MultiInferenceRequest must access "
+                                   "the same model name.")
             key = task.model_spec.signature_name or DEFAULT_SIGNATURE
             if key in seen:
                 raise ServingError(Code.INVALID_ARGUMENT, f"Duplicate evaluation of signature: {key}")
             seen.add(key)
-        servable = servable or self.resolve(request.tasks[0].model_spec)
-        response = messages.MultiInferenceResponse()
-        for task in request.tasks:
-            result = response.results.add()
-            if task.method_name == "tensorflow/serving/classify":
-                key, out = self.classify_result(servable, task.model_spec, request.input, deadline)
-                result.classification_result.CopyFrom(out)
-            elif task.method_name == "tensorflow/serving/regress":
-                key, out = self.regress_result(servable, task.model_spec, request.input, deadline)
-                result.regression_result.CopyFrom(out)
+            if key not in signatures:
+                raise ServingError(Code.INVALID_ARGUMENT, f"Requested signature not found in model graph: {key}")
+            if task.method_name == examples.CLASSIFY:
+                feed, names = examples.classify_tensors(signatures[key])
+            elif task.method_name == examples.REGRESS:
+                feed, names = examples.regress_tensors(signatures[key])
             else:
                 raise ServingError(Code.UNIMPLEMENTED, f"Unsupported signature method_name: {task.method_name}")
-            _fill_spec(result.model_spec, task.model_spec.name, servable.version, key)
+            feeds.add(feed)
+            fetches.update(names)
+        n, outputs = self._run_examples(servable, model, None, request.input, sorted(feeds),
+                                        sorted(fetches), deadline)
+        self.metrics.example_counts.observe(model, value=n)
+        self.metrics.example_count_total.inc(model, amount=n)
+        response = messages.MultiInferenceResponse()
+        for task in request.tasks:
+            sig = signatures[task.model_spec.signature_name or DEFAULT_SIGNATURE]
+            result = response.results.add()
+            if task.method_name == examples.CLASSIFY:
+                result.classification_result.CopyFrom(examples.classification_result(sig, n, outputs))
+            else:
+                result.regression_result.CopyFrom(examples.regression_result(sig, n, outputs))
+            _fill_spec(result.model_spec, task.model_spec.name, servable.version, task.model_spec.signature_name)
         return response
 
     # ----- metadata and status ----------------------------------------------------------------------
@@ -270,14 +216,12 @@ class Inference:
                 raise ServingError(Code.INVALID_ARGUMENT, f"Metadata field {field} is not supported")
         servable = self.resolve(spec)
         response = messages.GetModelMetadataResponse()
-        _fill_spec(response.model_spec, spec.name, servable.version, None)
-        sig_map = messages.SignatureDefMap()
-        for key, sig in servable.meta_graph_def.signature_def.items():  # TensorFlow's own SignatureDef
-            sig_map.signature_def[key].MergeFromString(sig.SerializeToString())
-        response.metadata["signature_def"].Pack(sig_map)
+        _fill_spec(response.model_spec, servable.name, servable.version, None)
+        response.metadata["signature_def"].Pack(servable.signature_map)
         return response
 
     def run_status(self, request) -> messages.GetModelStatusResponse:
+        """``GetModelStatusImpl``: ``version_label`` is ignored, as TF Serving ignores it."""
         spec = _model_spec(request)
         response = messages.GetModelStatusResponse()
         if spec.WhichOneof("version_choice") == "version":

@@ -195,7 +195,7 @@ def tensors_from_json(doc: dict, input_info: dict[str, int]) -> tuple[str, dict[
     if "instances" in doc:
         instances = doc["instances"]
         if not isinstance(instances, list):
-            raise _bad(f"JSON Value: {_dump(doc)} Excepting 'instances' to be an list/array")
+            raise _bad(f"JSON Value: {_dump(doc)} Expecting 'instances' to be an list/array")
         if not instances:
             raise _bad(f"JSON Value: {_dump(doc)} No values in 'instances' array")
         return "row", _from_instances(instances, input_info)

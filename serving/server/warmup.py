@@ -2,6 +2,7 @@
 ``PredictionLog`` records in ``assets.extra/tf_serving_warmup_requests``.
 
 No file is fine. At most 1000 records. Any error, or a file that is not TFRecord, fails the load.
+The file is read with :mod:`serving.server.tfrecord` (TensorFlow's record format and messages).
 """
 from __future__ import annotations
 
@@ -14,18 +15,15 @@ from serving.server.inference import Inference
 from serving.server.metrics import ServingMetrics
 from serving.server.servable import Servable
 from serving.server.status import Code, ServingError
+from serving.server.tfrecord import RecordError, read_records
 
 __all__ = ["WARMUP_FILE", "MAX_RECORDS", "replay_warmup"]
 
 log = logging.getLogger(__name__)
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 MAX_RECORDS = 1000
-
-
-def _records(path: str):
-    from tensorflow.python.lib.io import tf_record
-
-    return tf_record.tf_record_iterator(path)
+#: Warmup records come with the model: ``--max_request_elements`` bounds requests from the network only.
+UNBOUNDED = 2**63 - 1
 
 
 def _run_one(inference: Inference, servable: Servable, entry: PredictionLog) -> None:
@@ -33,7 +31,7 @@ def _run_one(inference: Inference, servable: Servable, entry: PredictionLog) -> 
     if kind == "predict_log":
         request = entry.predict_log.request
         request.model_spec.SetInParent()
-        inference.run_predict(request, servable=servable)
+        inference.run_predict(request, servable=servable, limit=UNBOUNDED)
     elif kind == "classify_log":
         request = entry.classify_log.request
         request.model_spec.SetInParent()
@@ -57,9 +55,10 @@ def replay_warmup(inference: Inference, metrics: ServingMetrics, servable: Serva
     start = time.perf_counter()
     count = 0
     status = "OK"
-    try:
+    log.info("Starting to read warmup data for model at %s with model-warmup-options", path)
+    with open(path, "rb") as stream:
         try:
-            for record in _records(path):
+            for record in read_records(stream):
                 entry = PredictionLog()
                 try:
                     entry.ParseFromString(record)
@@ -72,19 +71,16 @@ def replay_warmup(inference: Inference, metrics: ServingMetrics, servable: Serva
                 if count > MAX_RECORDS:
                     raise ServingError(Code.INVALID_ARGUMENT,
                                        f"Number of warmup records exceeds the maximum ({MAX_RECORDS}) at {path}")
-        except ServingError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - TF's DataLossError and friends
-            code = getattr(exc, "error_code", None)
-            message = getattr(exc, "message", str(exc))
-            if code == Code.DATA_LOSS:
-                raise ServingError(Code.DATA_LOSS, f"{message}. Please verify your warmup data is in TFRecord format.") from exc
-            raise ServingError(Code(code) if code is not None else Code.UNKNOWN, message) from exc
-    except ServingError as exc:
-        status = f"{exc.code.name}: {exc.message}"
-        raise
-    finally:
-        metrics.warmup_latency.observe(servable.path, status, value=(time.perf_counter() - start) * 1e6)
-        metrics.warmup_records_read.inc(servable.path, "OK" if status == "OK" else status.split(":")[0], amount=count)
-    log.info("Finished reading warmup data for model at %s. Number of warmup records read: %d.", path, count)
+        except RecordError as exc:  # what TF Serving records in the metrics: "DATA_LOSS: <message>"
+            status = f"{Code(exc.code).name}: {exc.message}"
+            error = ServingError(Code(exc.code), f"{exc.message}. Please verify your warmup data is in TFRecord format.")
+        else:
+            error = None
+    elapsed = (time.perf_counter() - start) * 1e6
+    metrics.warmup_latency.observe(servable.path, status, value=elapsed)
+    metrics.warmup_records_read.inc(servable.path, status, amount=count)
+    if error is not None:
+        raise error
+    log.info("Finished reading warmup data for model at %s. Number of warmup records read: %d. Elapsed time "
+             "(microseconds): %d.", path, count, elapsed)
     return count

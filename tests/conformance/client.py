@@ -18,7 +18,7 @@ from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2,
                                      prediction_service_pb2_grpc, regression_pb2)
 from tensorflow_serving.config import model_server_config_pb2
 
-from tests.conformance.layout import model_config
+from tests.conformance.layout import MODELS, model_config
 from tests.support import wait_until
 
 FUEL_FEATURES = ("cylinders", "displacement", "horsepower", "weight", "acceleration", "model_year", "origin")
@@ -59,7 +59,7 @@ class Target:
         text_format.Parse(text, request.config)
         return self.model_stub().HandleReloadConfigRequest(request, timeout=timeout)
 
-    def base_config(self, extra: dict[str, str] | None = None, models=("fuel", "defect", "swap")) -> str:
+    def base_config(self, extra: dict[str, str] | None = None, models=MODELS) -> str:
         return model_config(self.model_root, models, extra)
 
     def states(self, model: str) -> dict[int, str]:

@@ -1,8 +1,9 @@
 """Prepare a model store for the conformance suite, for ``plantserve serve`` or a real TF Serving.
 
 ``python -m tests.conformance.layout STORE [--model-root /models]`` adds ``swap/1`` (a copy of ``fuel/1``,
-the model the file-system tests change) and writes ``STORE/models.config`` and
-``STORE/monitoring.config`` with base paths as the server sees them (``--model-root``).
+the model the file-system tests change) and ``legacy/1`` (a TF1-era model, :mod:`tests.conformance.legacy`),
+and writes ``STORE/models.config`` and ``STORE/monitoring.config`` with base paths as the server sees
+them (``--model-root``).
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import argparse
 import shutil
 from pathlib import Path
 
-MODELS = ("fuel", "defect", "swap")
+MODELS = ("fuel", "defect", "swap", "legacy")
 METRICS_PATH = "/monitoring/prometheus/metrics"
 
 
@@ -31,6 +32,11 @@ def prepare(store: Path, model_root: str | None = None) -> Path:
         swap.mkdir(exist_ok=True)
         shutil.copytree(store / "fuel" / "1", swap / ".staging-1")
         (swap / ".staging-1").rename(swap / "1")
+    if not (store / "legacy" / "1").exists():
+        from tests.conformance.legacy import export_legacy
+
+        (store / "legacy").mkdir(exist_ok=True)
+        export_legacy(store / "legacy" / "1")
     (store / "models.config").write_text(model_config(model_root or str(store.resolve())))
     (store / "monitoring.config").write_text(f'prometheus_config {{ enable: true, path: "{METRICS_PATH}" }}\n')
     return store

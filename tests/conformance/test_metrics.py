@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
+from tensorflow_serving.apis import inference_pb2
 
-from tests.conformance.client import FUEL_ROW, fuel_predict, rpc_error
+from tests.conformance.client import FUEL_ROW, fuel_predict, regress_request, rpc_error
 from tests.conformance.layout import METRICS_PATH
 
 LATENCY_BOUNDS = [10 * 1.8**i for i in range(33)]
@@ -63,8 +64,15 @@ def test_load_and_warmup_metrics(target):
 
 
 def test_example_counts(target):
-    assert target.post("/v1/models/fuel:regress", {"signature_name": "regress", "examples": [FUEL_ROW] * 3}).ok
+    """TF Serving 2.20 records example counts for MultiInference only (multi_inference.cc)."""
+    request = inference_pb2.MultiInferenceRequest()
+    request.tasks.add(method_name="tensorflow/serving/regress").model_spec.name = "fuel"
+    request.tasks[0].model_spec.signature_name = "regress"
+    request.input.CopyFrom(regress_request(3).input)
+    target.predict_stub().MultiInference(request, timeout=30)
     _, families = _page(target)
     counts = families[":tensorflow:serving:request_example_counts"]
     bounds = [s.labels["le"] for s in counts.samples if s.name.endswith("_bucket") and s.labels["model"] == "fuel"]
     assert bounds == [str(2**i) for i in range(15)] + ["+Inf"]
+    total = [s.value for s in counts.samples if s.name.endswith("_sum") and s.labels["model"] == "fuel"]
+    assert total and total[0] >= 3

@@ -1,6 +1,7 @@
 """Behaviour that needs its own server process with particular flags, so these tests always start
 ``plantserve serve`` themselves (stand-in only), even when the suite targets a real TF Serving:
-TLS/mTLS, labels at start-up, the health service, batching, SIGTERM."""
+TLS/mTLS, labels at start-up, the health service, batching, SIGTERM, a config file that does not parse, and
+gRPC on a unix socket."""
 from __future__ import annotations
 
 import json
@@ -165,3 +166,33 @@ def test_sigterm_finishes_requests_in_flight(standin_store, tmp_path):
     assert reply.startswith(b"HTTP/1.1 200"), reply[:200]
     assert b'"predictions"' in reply
     assert proc.popen.wait(60) == 0
+
+
+def test_a_config_file_that_does_not_parse(tmp_path):
+    """protobuf's own line on stderr, then TF Serving's ``Failed to start server`` line, exit 255; the
+    file is read before TensorFlow loads."""
+    bad = tmp_path / "bad.config"
+    bad.write_text("improperly formatted file")
+    result = run_cli("serve", "--port=1", f"--model_config_file={bad}", timeout=120)
+    assert result.returncode == 255
+    assert result.stdout.strip().endswith(
+        f"Failed to start server. Error: INVALID_ARGUMENT: Invalid protobuf file: '{bad}'")
+    assert ("Error parsing text-format tensorflow.serving.ModelServerConfig: 1:1: Message type "
+            '"tensorflow.serving.ModelServerConfig" has no field named "improperly".') in result.stderr
+
+
+def test_grpc_on_a_unix_socket(standin_store, tmp_path):
+    """``--grpc_socket_path`` adds a ``unix:PATH`` listener; with ``--port=0`` it is the only one."""
+    path = tmp_path / "tfs.sock"
+    proc, grpc_port, _ = start_plantserve(standin_store, tmp_path, f"--grpc_socket_path={path}", "--port=0")
+    try:
+        stub, channel = _stub(grpc_port)
+        assert rpc_error(stub.Predict, fuel_predict(), timeout=5).code() == grpc.StatusCode.UNAVAILABLE
+        channel.close()
+        channel = grpc.insecure_channel(f"unix:{path}")
+        response = prediction_service_pb2_grpc.PredictionServiceStub(channel).Predict(fuel_predict(), timeout=30)
+        assert response.model_spec.version.value == 1
+        channel.close()
+        assert "Running gRPC ModelServer at UNIX socket" in proc.output()
+    finally:
+        proc.stop()

@@ -3,7 +3,8 @@
 - ``tiny_store``: a read-only store with ``fuel/1`` and ``defect/1`` from ``tests.server.tinymodels``;
 - ``tiny_store_copy``: a private writable copy;
 - ``inproc_server``: a factory for an in-process ``ModelServer`` on free loopback ports, stopped at teardown;
-- ``serve_proc``: a factory for a ``plantserve serve`` subprocess, stopped at teardown.
+- ``serve_proc``: a factory for a ``plantserve serve`` subprocess, stopped at teardown;
+- ``echo_server``: a factory for a REST server on loopback whose API echoes requests (``helpers.Echo``).
 """
 from __future__ import annotations
 
@@ -83,3 +84,22 @@ def serve_proc(tmp_path: Path) -> Callable:
     for proc in procs:
         proc.stop()
 
+
+@pytest.fixture
+def echo_server():
+    servers = []
+
+    def start(**limits):
+        from serving.server.rest_server import RestLimits, RestServer
+        from tests.server.helpers import Echo
+
+        api = Echo()
+        server = RestServer(0, api, RestLimits(**{"max_body_bytes": 1 << 20, "num_threads": 2, **limits}),
+                            host="127.0.0.1")
+        server.start()
+        servers.append(server)
+        return server, api
+
+    yield start
+    for server in servers:
+        server.stop(grace=1)

@@ -15,7 +15,7 @@ def _signature(calls: list) -> Signature:
     def call(arrays):
         calls.append(arrays[0].shape[0])
         return [arrays[0] * 2]
-    return Signature("s", None, ("x",), (1,), ((-1,),), ("y",), call)
+    return Signature("s", None, ("x",), (1,), ("y",), call)
 
 
 def test_concurrent_calls_share_one_run():

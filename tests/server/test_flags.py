@@ -54,3 +54,15 @@ def test_bind_host_comes_from_the_environment_not_a_flag():
     assert flags.parse([], env={flags.HOST_ENV: "127.0.0.1"}).settings.host == "127.0.0.1"
     assert flags.parse([], env={flags.HOST_ENV: "  "}).settings.host == "0.0.0.0"
     assert flags.parse(["--host=127.0.0.1"], env={}).unknown == ["--host=127.0.0.1"]
+
+
+def test_plantserve_limits_are_flags_with_their_defaults():
+    s = flags.parse([]).settings
+    assert (s.rest_api_max_body_bytes, s.max_request_elements) == (4 << 20, 1 << 25)
+    s = flags.parse(["--rest_api_max_body_bytes=1024", "--max_request_elements=10", "--grpc_socket_path=/x.sock",
+                     "--enable_profiler=false"]).settings
+    assert (s.rest_api_max_body_bytes, s.max_request_elements, s.grpc_socket_path, s.enable_profiler) == (
+        1024, 10, "/x.sock", False)
+    assert flags.parse(["--grpc_socket_path=/x.sock"]).settings.ignored == ()
+    text = flags.usage()
+    assert "TensorFlow Serving has no such limit" in text

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 from tensorflow_serving.apis import get_model_status_pb2, predict_pb2
 
-from serving.server.inference import Inference, serialized_examples
+from serving.server.examples import serialized_examples
+from serving.server.inference import Inference
 from serving.server.manager import LoadSettings, ModelManager
 from serving.server.metrics import ServingMetrics
 from serving.server.servable import load_servable
@@ -29,6 +30,36 @@ def test_predict_with_an_explicit_servable(inference, fuel):
     out = response.outputs["mpg"]
     assert out.tensor_content and np.frombuffer(out.tensor_content, np.float32).shape == (2,)
     assert inference.metrics.runtime_latency.count("fuel", "Predict", "TF1") == 1
+
+
+def test_element_limit_refuses_before_decoding(fuel):
+    metrics = ServingMetrics()
+    manager = ModelManager(lambda *a: None, LoadSettings())
+    small = Inference(manager, manager.monitor, metrics, max_request_elements=10)
+    request = fuel_request(1)
+    request.inputs["weight"].Clear()
+    request.inputs["weight"].dtype = 1
+    request.inputs["weight"].tensor_shape.dim.add(size=2**40)  # 4 TiB of floats, declared in a few bytes
+    request.inputs["weight"].float_val.append(1.0)
+    with pytest.raises(ServingError) as info:
+        small.run_predict(request, servable=fuel)
+    assert info.value.code == Code.INVALID_ARGUMENT and "--max_request_elements" in info.value.message
+    assert small.run_predict(fuel_request(1), servable=fuel).outputs["mpg"].float_val  # 7 elements pass
+    with pytest.raises(ServingError, match="--max_request_elements"):
+        small.run_predict(fuel_request(2), servable=fuel)  # 14 do not
+    assert small.run_predict(fuel_request(2), servable=fuel, limit=14).outputs["mpg"].float_val
+
+
+def test_shapes_are_tensorflows_business(inference, fuel):
+    import tensorflow as tf
+
+    request = fuel_request(3)
+    response = inference.run_predict(request, servable=fuel)
+    assert tf.make_ndarray(response.outputs["mpg"]).shape == (3,)
+    request.inputs["weight"].CopyFrom(tf.make_tensor_proto(np.ones((3, 1), np.float32)))  # against [None]
+    with pytest.raises(ServingError) as info:
+        inference.run_predict(request, servable=fuel)
+    assert info.value.code == Code.INVALID_ARGUMENT and "Shapes of all inputs must match" in info.value.message
 
 
 def test_duplicate_output_filter(inference, fuel):

@@ -35,7 +35,7 @@ def test_b64_and_nan():
 @pytest.mark.parametrize("doc, info, message", [
     ({}, FUEL, "Missing 'inputs' or 'instances' key"),
     ({"instances": []}, FUEL, "No values in 'instances' array"),
-    ({"instances": 3}, FUEL, "Excepting 'instances' to be an list/array"),
+    ({"instances": 3}, FUEL, "Expecting 'instances' to be an list/array"),
     ({"instances": [1], "inputs": [1]}, FUEL, "expecting only one of 'inputs' or 'instances' keys to exist"),
     ({"instances": [1, 2]}, FUEL, "instances is a plain list, but expecting list of objects"),
     ({"inputs": [1]}, FUEL, "inputs is a plain value/list, but expecting an object"),

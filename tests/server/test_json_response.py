@@ -29,3 +29,12 @@ def test_classify_and_regress_results():
     assert jr.float_text(float(np.float32(0.1)), single=True) == "0.1"
     assert jr.float_text(1e-5, single=False) == "1e-05"
     assert json.loads(jr.error_json('say "hi"')) == {"error": 'say "hi"'}
+
+
+def test_large_answers_come_in_chunks():
+    values = np.arange(200_000, dtype=np.float32)
+    chunks = jr.predict_response_chunks({"y": values}, "row")
+    assert len(chunks) > 10 and max(len(c) for c in chunks) < 2 * (1 << 16)
+    assert json.loads(b"".join(chunks))["predictions"][-1] == 199999.0
+    two = jr.predict_response_chunks({"a": values.reshape(-1, 2), "b": values[:100_000]}, "columnar")
+    assert json.loads(b"".join(two))["outputs"]["a"][-1] == [199998.0, 199999.0]

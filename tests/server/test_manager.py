@@ -7,6 +7,7 @@ from tensorflow_serving.config import model_server_config_pb2
 
 from serving.server.manager import LoadSettings, ModelManager
 from serving.server.monitor import State
+from serving.protocol.messages import SignatureDefMap
 from serving.server.servable import Servable
 from serving.server.status import Code, ServingError
 from tests.support import wait_until
@@ -26,7 +27,7 @@ class FakeLoader:
         if left:
             self.fail[version] = left - 1 if left > 0 else -1
             raise ServingError(Code.NOT_FOUND, f"cannot load {path}")
-        return Servable(name, version, path, {}, None, "fake")
+        return Servable(name, version, path, {}, SignatureDefMap())
 
 
 def _config(text: str):

@@ -1,4 +1,4 @@
-"""The REST front end in-process: routing details, the timeout, the metrics page and config-file polling."""
+"""The REST API in-process: routing details, the timeout, the metrics page, CORS and config-file polling."""
 import json
 
 import pytest
@@ -57,4 +57,18 @@ def test_cors_headers_when_enabled(inproc_server, tiny_store):
                            "--rest_api_enable_cors_support=true")
     response = requests.get(_url(server, "/v1/models/fuel"), timeout=10)
     assert response.headers["Access-Control-Allow-Origin"] == "*"
-    assert requests.options(_url(server, "/v1/models/fuel:predict"), timeout=10).status_code == 200
+    preflight = requests.options(_url(server, "/v1/models/fuel:predict"), headers={"Origin": "https://plant.example"},
+                                 timeout=10)
+    assert (preflight.status_code, preflight.content) == (200, b"")
+    assert preflight.headers["Access-Control-Allow-Methods"] == "POST, GET"
+
+
+def test_every_v1_request_is_counted_with_its_model(server):
+    requests.get(_url(server, "/v1/models/fuel"), timeout=10)
+    requests.post(_url(server, "/v1/models/fuel:PREDICT"), data=b"{}", timeout=10)
+    requests.head(_url(server, "/v1/models/fuel"), timeout=10)
+    page = requests.get(_url(server, "/metrics"), timeout=10).text
+    assert ':tensorflow:serving:request_count{model_name="fuel",status="OK"} 1' in page
+    assert ':tensorflow:serving:request_count{model_name="fuel",status="INVALID_ARGUMENT"} 1' in page
+    assert ':tensorflow:serving:request_count{model_name="",status="INVALID_ARGUMENT"} 1' in page  # HEAD
+    assert ':tensorflow:serving:request_latency_count{model_name="fuel",API="",entrypoint="REST"} 1' in page

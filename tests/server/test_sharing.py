@@ -4,6 +4,7 @@ import os
 
 import pytest
 
+from serving.protocol.messages import SignatureDefMap
 from serving.server.servable import Servable
 from serving.server.sharing import LoadedVersions
 from tests.server.helpers import fuel_request
@@ -11,7 +12,7 @@ from tests.server.tinymodels import publish_fuel
 
 
 def _servable(name: str, version: int, path: str) -> Servable:
-    return Servable(name, version, path, {"serving_default": object()}, None, "fake")
+    return Servable(name, version, path, {"serving_default": object()}, SignatureDefMap())
 
 
 class Loads:

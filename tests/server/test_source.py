@@ -6,12 +6,13 @@ from tensorflow_serving.config import model_server_config_pb2
 
 from serving.server.manager import LoadSettings, ModelManager
 from serving.server.monitor import State
+from serving.protocol.messages import SignatureDefMap
 from serving.server.servable import Servable
 from serving.server.source import FileSystemSource
 
 
 def _loader(name, version, path):
-    return Servable(name, version, path, {}, None, "fake")
+    return Servable(name, version, path, {}, SignatureDefMap())
 
 
 def _config(tmp_path, *names):

@@ -39,7 +39,7 @@ def test_replays_predict_and_classify_logs(tmp_path, inference):
     servable = load_servable("defect", 1, str(version), ("serve",))
     assert replay_warmup(inf, metrics, servable) == 7
     assert metrics.warmup_latency.count(str(version), "OK") == 1
-    assert metrics.runtime_latency.count("defect", "Classify", "TF1") == 1
+    assert metrics.runtime_latency.count("", "Classify", "TF1") == 1  # the record's own (empty) model name
 
 
 def test_not_a_tfrecord_fails(tmp_path, inference):
@@ -49,7 +49,13 @@ def test_not_a_tfrecord_fails(tmp_path, inference):
     servable = load_servable("defect", 1, str(version), ("serve",))
     with pytest.raises(ServingError) as info:
         replay_warmup(inf, metrics, servable)
-    assert info.value.code == Code.DATA_LOSS and "verify your warmup data is in TFRecord format" in info.value.message
+    assert info.value.code == Code.DATA_LOSS
+    assert info.value.message == ("corrupted record at 0 (Is this even a TFRecord file?). Please verify your warmup "
+                                  "data is in TFRecord format.")
+    assert metrics.warmup_records_read.value(str(version), "DATA_LOSS: corrupted record at 0 (Is this even a "
+                                             "TFRecord file?)") == 0
+    assert metrics.warmup_latency.count(str(version), "DATA_LOSS: corrupted record at 0 (Is this even a "
+                                        "TFRecord file?)") == 1
 
 
 def test_too_many_records_and_bad_requests_fail(tmp_path, inference):
@@ -58,8 +64,8 @@ def test_too_many_records_and_bad_requests_fail(tmp_path, inference):
     servable = load_servable("defect", 1, str(version), ("serve",))
     empty = prediction_log_pb2.PredictionLog(classify_log=prediction_log_pb2.ClassifyLog()).SerializeToString()
     _write(version / WARMUP_FILE, [empty])
-    with pytest.raises(ServingError, match="Expected classification signature outputs to contain"):
-        replay_warmup(inf, metrics, servable)
+    with pytest.raises(ServingError, match="No classification inputs found in SignatureDef: "):
+        replay_warmup(inf, metrics, servable)  # defect's serving_default takes "image", not "inputs"
     log = prediction_log_pb2.PredictionLog()
     log.predict_log.request.inputs["image"].CopyFrom(tf.make_tensor_proto(np.zeros((1, 28, 28, 1), np.float32)))
     _write(version / WARMUP_FILE, [log.SerializeToString()] * 1001)

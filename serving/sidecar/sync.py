@@ -197,7 +197,8 @@ class Downloader:
             return verify_version(staging, self.trust, file_digests=manifest_digests(manifest, manifest_bytes))
         except SignatureError as exc:
             where = f"{self.model}/{manifest.version}"
-            raise SignatureError(exc.reason, str(exc).replace(str(staging), where)) from exc
+            message = str(exc).replace(str(staging), where)
+            raise SignatureError(exc.reason, message if where in message else f"{where}: {message}") from exc
 
     def _download_and_hash(self, manifest: Manifest, staging: Path) -> tuple[int, int]:
         limiter = _RateLimiter(self.rate_limit)

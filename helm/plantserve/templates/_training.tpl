@@ -35,6 +35,10 @@ spec:
         {{- if $t.dataPersistentVolumeClaim }}
         - --data-dir=/data
         {{- end }}
+        {{- with (include "plantserve.signingTrainingArgs" $root | trim) }}
+        # Signed at publish (OpenSSF model signing): model.sig goes up before manifest.json.
+        {{- . | nindent 8 }}
+        {{- end }}
       env:
         - name: HOME
           value: /tmp
@@ -55,6 +59,9 @@ spec:
         - name: tmp
           mountPath: /tmp
         {{- include "plantserve.storeCredentialsMount" $root | nindent 8 }}
+        {{- with (include "plantserve.signingTrainingMount" $root | trim) }}
+        {{- . | nindent 8 }}
+        {{- end }}
         {{- if $t.dataPersistentVolumeClaim }}
         - name: data
           mountPath: /data
@@ -65,6 +72,9 @@ spec:
       emptyDir:
         sizeLimit: {{ $t.tmpSizeLimit }}
     {{- include "plantserve.storeCredentialsVolume" $root | nindent 4 }}
+    {{- with (include "plantserve.signingTrainingVolume" $root | trim) }}
+    {{- . | nindent 4 }}
+    {{- end }}
     {{- if $t.dataPersistentVolumeClaim }}
     - name: data
       persistentVolumeClaim:

@@ -42,7 +42,8 @@ def test_training_signs_with_the_key_secret():
     for name, spec in trainings:
         train = container(spec, "train")
         assert "--signing-key=/run/plantserve/signing-key/signing-key.pem" in train["args"], name
-        assert "--signing-key-password-file=/run/plantserve/signing-key/password" in train["args"], name
+        env = {e["name"]: e.get("value") for e in train["env"]}
+        assert env["PLANTSERVE_SIGNING_KEY_PASSWORD_FILE"] == "/run/plantserve/signing-key/password", name
         assert _mounts(train)["signing-key"] == "/run/plantserve/signing-key"
         secret = next(v for v in spec["volumes"] if v["name"] == "signing-key")["secret"]
         assert secret == {"secretName": "plant-model-signing-key", "defaultMode": 0o440}

@@ -79,15 +79,21 @@ secret:
 {{- $k := .Values.signing.key }}
 {{- if $k.existingSecret }}
 - --signing-key=/run/plantserve/signing-key/{{ $k.keyKey }}
-{{- with $k.passwordKey }}
-- --signing-key-password-file=/run/plantserve/signing-key/{{ . }}
-{{- end }}
 {{- with $k.certificateKey }}
 - --signing-cert=/run/plantserve/signing-key/{{ . }}
 {{- end }}
 {{- with $k.chainKey }}
 - --signing-chain=/run/plantserve/signing-key/{{ . }}
 {{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The key's password file, by its path in the env (a path, never the password). */}}
+{{- define "plantserve.signingTrainingEnv" -}}
+{{- $k := .Values.signing.key }}
+{{- if and $k.existingSecret $k.passwordKey }}
+- name: PLANTSERVE_SIGNING_KEY_PASSWORD_FILE
+  value: /run/plantserve/signing-key/{{ $k.passwordKey }}
 {{- end }}
 {{- end }}
 

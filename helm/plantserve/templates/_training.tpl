@@ -43,6 +43,9 @@ spec:
         - name: HOME
           value: /tmp
         {{- include "plantserve.storeCredentialsEnv" $root | trim | nindent 8 }}
+        {{- with (include "plantserve.signingTrainingEnv" $root | trim) }}
+        {{- . | nindent 8 }}
+        {{- end }}
       securityContext:
         {{- toYaml $root.Values.securityContext | nindent 8 }}
       resources:

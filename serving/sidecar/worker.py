@@ -28,7 +28,7 @@ from serving.store.manifest import MANIFEST_NAME, Manifest, ManifestError
 from . import server_metrics
 from .applier import ServingConfig
 from .decide import (Action, CloseWindow, Observation, RollBack, RollOut, SwitchBack, VerifyStable, plan,
-                     rollback_reason, startup_version)
+                     rollback_reason, startup_version, usable)
 from .judge import PromotionJudge
 from .k8s import NullReporter, Reporter
 from .metrics import SidecarMetrics
@@ -179,6 +179,12 @@ class ModelWorker:
         if stable is None:
             self._fail("store", f"no eligible version of {self.model} in {self.store.uri} or on disk yet",
                        reason="no_version")
+            return
+        mark = state.bad.get(stable)
+        if stable not in local and mark is not None and mark.reason == "signature" and not usable(p, state, stable):
+            # A pin of a version whose signature was refused: not downloaded again until it changes.
+            self._fail("store", f"version {stable} is pinned but was refused: {mark.detail[:500]}; it is tried "
+                                "again once re-signed or republished, or pinned again", reason="no_version")
             return
         if stable in local:
             if not self._verify_on_disk(stable):  # signed models: the stable version on disk is checked too

@@ -538,3 +538,20 @@ def test_an_unsigned_pointer_is_ignored_and_said_so(signed_env):
     write_pointer(env.store, "fuel", RolloutPointer().with_blocked(2), signer=env.operator)
     w.tick()
     assert w.state.stable == 1 and "pointer" not in w.status()["errors"]
+
+
+def test_a_pinned_version_refused_at_start_up_is_not_downloaded_again_until_it_changes(signed_env):
+    env = signed_env
+    publish(env, 1)
+    publish(env, 2)  # unsigned
+    write_pointer(env.store, "fuel", RolloutPointer().with_pinned(2), signer=env.operator)
+    w = make_worker(env)
+    w.tick()
+    assert w.state.bad[2].reason == "signature" and not w.bootstrapped
+    downloads = value(env, "plantserve_sync_downloads_total", model="fuel", result="signature_error")
+    w.tick()
+    assert value(env, "plantserve_sync_downloads_total", model="fuel", result="signature_error") == downloads
+    assert "is pinned but was refused" in w.status()["errors"]["store"]
+    sign(env, 2)  # re-signed: tried again, and served
+    w.tick()
+    assert w.bootstrapped and w.state.stable == 2

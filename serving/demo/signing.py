@@ -6,8 +6,8 @@ with it, and one version tampered with after signing, which the sidecar must ref
   (``--trusted-keys``);
 - ``sign_reused``: a version found in the store that this key did not sign (published unsigned, or by an
   earlier demo's key) is signed now, over its files exactly as published, so the sidecar accepts it;
-- ``publish_tampered``: a copy of a served version, signed, then one weight changed and ``manifest.json``
-  updated to match, as someone with write access to the bucket could do: only the signature can tell.
+- ``publish_tampered``: a copy of a served version, signed, then one bit of its largest file flipped and
+  ``manifest.json`` updated to match, as someone with write access to the bucket could do: only the signature can tell.
 
 Example::
 
@@ -96,7 +96,7 @@ def publish_tampered(store: Store, model: str, source: int, key: DemoKey) -> tup
         signature = load_signer(SigningConfig(key=key.private)).sign_version(staged, f"{model}/{version}").bundle
         victim = max(manifest.files, key=lambda f: f.size)
         data = bytearray((staged / victim.path).read_bytes())
-        data[len(data) // 2] ^= 0x01  # one bit of one weight
+        data[len(data) // 2] ^= 0x01  # one bit of the graph or of a weight
         (staged / victim.path).write_bytes(bytes(data))
         files = [FileEntry(f.path, f.size, hashlib.sha256(data).hexdigest()) if f is victim else f
                  for f in manifest.files]

@@ -49,7 +49,7 @@ def test_demo_runs_every_step(model_store_copy: Path, tmp_path: Path) -> None:
     assert re.search(r"answered by v1 x\d+ -> v2 x\d+", out)
     assert f"predictions now come from version {new}" in out
     assert (model_store_copy / "fuel" / "2" / "model.sig").is_file()  # signed by training
-    # 7: a tampered version (signed, then a weight and the manifest changed) refused while stable answers
+    # 7: a tampered version (signed, then its largest file and the manifest changed) refused while stable answers
     assert "published fuel version 3: a copy of v2 signed with the demo's key" in out
     assert re.search(r"the sidecar refused version 3 \(signature\): refused \(tampered\)", out)
     assert "stable is still v2" in out

@@ -1,6 +1,7 @@
 """Training in child processes: reuse or train the first versions, publish the incremental one.
 
-``plantserve train`` publishes the manifest last, so an interrupted run never leaves a *visible*
+``plantserve train --signing-key`` (the demo's throwaway key) signs every version it publishes and
+publishes the manifest last, so an interrupted run never leaves a *visible*
 version, and on SIGTERM or Ctrl-C it removes its own partial upload. Only a child the demo had to
 SIGKILL (it ignored SIGTERM for 15 s) can leave a numeric directory with some files and no
 manifest: as that backstop, :func:`remove_partial_versions` deletes exactly the directories that
@@ -19,6 +20,7 @@ from serving.store.repository import ModelRepository
 
 from .children import Children
 from .settings import DemoSettings
+from .signing import DemoKey
 
 __all__ = ["TrainingFailed", "Training", "open_demo_store", "latest_versions", "train", "partial_versions",
            "remove_partial_versions"]
@@ -69,7 +71,7 @@ class Training:
     def __init__(self, settings: DemoSettings, children: Children, store: Store, model: str, strategy: str,
                  out: TextIO) -> None:
         argv = [sys.executable, "-m", "serving.cli", "train", model, "--store", settings.store,
-                "--strategy", strategy, "--quiet",
+                "--strategy", strategy, "--quiet", "--signing-key", str(DemoKey.ensure(settings.work_dir).private),
                 *(["--epochs", str(settings.epochs)] if settings.epochs else []),
                 *(["--s3-endpoint-url", settings.s3_endpoint_url] if settings.s3_endpoint_url else [])]
         self.settings, self.children, self.store, self.model, self.strategy, self.out = (

@@ -14,7 +14,7 @@ from typing import Any, Sequence, TextIO
 __all__ = ["table", "heading", "cell", "ms", "TOTAL_STEPS"]
 
 #: The demo's numbered steps, shutdown included.
-TOTAL_STEPS = 9
+TOTAL_STEPS = 10
 
 
 def cell(value: Any) -> str:

@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 from .children import PLANTSERVE, Child, Children
 from .settings import MODELS, DemoSettings
+from .signing import DemoKey
 
 __all__ = ["Stack", "StackError", "free_port", "http_json"]
 
@@ -123,7 +124,9 @@ class Stack:
             "--server-grpc", self.grpc_target, "--server-rest", self.rest_url, "--http-host", LOOPBACK,
             "--http-port", str(p.sidecar), "--poll-interval-seconds", f"{s.poll_interval_seconds:g}",
             "--latency-p99-ratio", f"{s.latency_p99_ratio:g}", "--latency-slack-ms", f"{s.latency_slack_ms:g}",
-            *(["--s3-endpoint-url", s.s3_endpoint_url] if s.s3_endpoint_url else [])]
+            *(["--s3-endpoint-url", s.s3_endpoint_url] if s.s3_endpoint_url else []),
+            # Signed models: every version must verify with the demo's key before it is loaded.
+            "--trusted-keys", str(DemoKey.ensure(s.work_dir).public)]
         self.sidecar = self.children.start("sidecar", sidecar_argv)
         print(f"  sidecar   pid {self.sidecar.pid:<7}  {self.sidecar_url}  (log {self.sidecar.log_path})",
               file=self.out, flush=True)

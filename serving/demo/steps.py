@@ -1,5 +1,6 @@
-"""The demo, step by step (issue 6): train or reuse, start the stack, predict, explain (issue 14),
-roll out a new version under traffic, bench, summarise, shut down. Every child process is stopped on the way out,
+"""The demo, step by step (issue 6): train or reuse (every version signed, issue 13), start the stack,
+predict, explain (issue 14), roll out a new version under traffic, refuse a tampered version under
+traffic, bench, summarise, shut down. Every child process is stopped on the way out,
 whatever happens, Ctrl-C included.
 """
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .predictions import Cars, defect_table, fuel_table, pick_cars, version_tabl
 from .publish import Training, TrainingFailed, latest_versions, open_demo_store, train
 from .settings import MODELS, DemoSettings
 from .show import heading, ms, table
+from .signing import DemoKey, sign_reused, tamper_step
 from .stack import LOOPBACK, Stack, StackError
 from .traffic import Traffic, TrafficStats
 from .watch import RolloutFailed, RolloutWatch, follow
@@ -67,6 +69,8 @@ class Demo:
         self.bench: dict[str, Any] | None = None
         self.overlays: list[Any] = []
         self.failures: list[str] = []
+        #: The throwaway signing key (step 1): training signs with it, the sidecar trusts it.
+        self.key: DemoKey | None = None
 
     def say(self, text: str = "") -> None:
         print(text, file=self.out, flush=True)
@@ -105,6 +109,8 @@ class Demo:
         self.step(1, "Environment")
         self.say(f"  python {platform.python_version()}, store {s.store}, work dir {s.work_dir}")
         s.work_dir.mkdir(parents=True, exist_ok=True)
+        self.key = DemoKey.ensure(s.work_dir)
+        self.say(f"  signing key (throwaway, this work dir's): {self.key.private}")
         self.step(2, "Models in the store")
         self._models()
         self.step(3, "Start plantserve serve and the sidecar")
@@ -119,9 +125,11 @@ class Demo:
             self.say("  skipped (--skip-rollout)")
         else:
             self._rollout(cars)
-        self.step(7, f"Bench: {s.bench_seconds:g}s closed loop over gRPC")
+        self.step(7, "Signed models: a version tampered with after signing is refused")
+        self._tampered(cars)
+        self.step(8, f"Bench: {s.bench_seconds:g}s closed loop over gRPC")
         self._bench()
-        self.step(8, "Summary")
+        self.step(9, "Summary")
         self._summary()
         if s.keep_running:
             self._keep_running()
@@ -158,7 +166,11 @@ class Demo:
             else:
                 self.say(f"  {model}: no valid version in {store.uri}: training one (strategy full)")
                 version = train(self.settings, self.children, store, model, "full", self.out)
-                self.say(f"  {model}: trained and published version {version}")
+                self.say(f"  {model}: trained and published version {version} (signed by training)")
+            why = sign_reused(store, model, version, self.key)
+            if why:
+                self.say(f"  {model}: signed version {version} with the demo's key ({why}): the sidecar "
+                         "loads only versions that verify")
             versions[model] = version
         return versions
 
@@ -226,6 +238,20 @@ class Demo:
             self.failures.append(f"label stable does not answer like version {new}")
 
     # -- step 7 -----------------------------------------------------------------------------
+    def _tampered(self, cars: Cars) -> None:
+        assert self.stack is not None and self.store is not None and self.key is not None
+        traffic = self.traffic = Traffic(self.stack.grpc_target, "fuel", cars.row(0)).start()
+        poll_until(lambda: traffic.stats().ok or traffic.stats().failed, 30, "the first request")
+        try:
+            failed = tamper_step(self.store, self.key, self.stack.status, traffic, self.say,
+                                 self.settings.rollout_timeout_seconds)
+        except RuntimeError as exc:  # the traffic is stopped at shutdown
+            raise DemoError(str(exc)) from exc
+        self.traffic = None  # tamper_step stopped it
+        if failed:
+            self.failures.append(f"{failed} requests failed while the tampered version was refused")
+
+    # -- step 8 -----------------------------------------------------------------------------
     def _bench(self) -> None:
         assert self.stack is not None
         s = self.settings
@@ -247,7 +273,7 @@ class Demo:
         self.bench = json.loads(json_path.read_text())
         self.bench["json"] = str(json_path)
 
-    # -- step 8 -----------------------------------------------------------------------------
+    # -- step 9 -----------------------------------------------------------------------------
     def _summary(self) -> None:
         assert self.stack is not None
         stack = self.stack
@@ -286,9 +312,9 @@ class Demo:
                                            " (the URLs live until the shutdown below; --keep-running keeps them)")
                  + "\n" + table(["what", "where"], where))
 
-    # -- step 9 -----------------------------------------------------------------------------
+    # -- step 10 ----------------------------------------------------------------------------
     def _shutdown(self) -> None:
-        self.step(9, "Shut down")
+        self.step(10, "Shut down")
         if self.traffic is not None:
             self.traffic.stop()
             self.traffic = None

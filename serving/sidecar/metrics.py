@@ -71,6 +71,11 @@ class SidecarMetrics:
         self.judging_blind = Counter(
             "plantserve_rollout_judging_blind", "Times a promoted version could not be judged: no server metrics",
             ["model"], registry=registry)
+        self.pointer_refused = Counter(
+            "plantserve_pointer_refused", "Fleet pointers not followed (each condition counted once), by reason: "
+            "a signature reason (unsigned, tampered, unknown_key, bad_signature, ...), replay (a signed pointer of "
+            "an older generation), deleted (while pointer signing is required), invalid (not a pointer)",
+            ["model", "reason"], registry=registry)
         self.pinned = Gauge(
             "plantserve_pointer_pinned_version", "Version pinned by the fleet pointer (0 = none)",
             ["model"], registry=registry)
@@ -78,7 +83,7 @@ class SidecarMetrics:
 
     def init_model(self, model: str) -> None:
         """Create every labelled child at zero so that dashboards see the families from the start."""
-        for result in ("ok", "integrity_error", "store_error", "disk_full", "local_error"):
+        for result in ("ok", "integrity_error", "signature_error", "store_error", "disk_full", "local_error"):
             self.downloads.labels(model, result)
         for result, reason in (("promoted", "ok"), ("rolled_back", "automatic"), ("rolled_back", "pointer"),
                                *(("rejected", gate) for gate in REJECTION_REASONS)):

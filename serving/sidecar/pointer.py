@@ -16,6 +16,13 @@ configured trust anchor refuses an unsigned or wrongly signed pointer with
 ``PointerSignatureError`` (a ``PointerError``: the sidecar keeps its last good pointer). A reader
 that lands between the two writes sees a mismatch once and the new pair on its next poll.
 
+With a pointer trust anchor, the sidecar reads through ``PointerFollower``: it keeps the last good
+pointer and refuses, each with a reason, an unsigned or wrongly signed pointer (the signature's
+reason), a validly signed pointer whose generation is below the last one accepted (``replay``: an
+old signed pointer copied back) and a deleted pointer once a signed one was seen (``deleted``).
+The last good pointer and its signature are kept in ``<model dir>/.plantserve-pointer.json``, so
+that a restarted sidecar container does not fall back to whatever the bucket holds now.
+
 Example::
 
     >>> p = RolloutPointer().with_blocked(3).with_pinned(2)
@@ -28,7 +35,11 @@ import dataclasses
 import datetime
 import getpass
 import json
+import logging
+import os
 import socket
+import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from serving.store import Store, StoreNotFoundError
@@ -37,10 +48,14 @@ if TYPE_CHECKING:
     from serving.signing import Signer, Trust
 
 __all__ = ["RolloutPointer", "PointerError", "PointerSignatureError", "POINTER_NAME", "POINTER_SIGNATURE_NAME",
-           "read_pointer", "write_pointer"]
+           "read_pointer", "write_pointer", "PointerFollower", "MEMORY_FILE"]
+
+log = logging.getLogger(__name__)
 
 POINTER_NAME = "rollout.json"
 POINTER_SIGNATURE_NAME = "rollout.json.sig"
+#: The last good signed pointer, next to the versions (not an integer: the server ignores it).
+MEMORY_FILE = ".plantserve-pointer.json"
 
 
 class PointerError(ValueError):
@@ -127,27 +142,131 @@ def _user() -> str:
         return "unknown"
 
 
+def _read_pair(store: Store, model: str) -> tuple[bytes | None, bytes | None]:
+    """``rollout.json`` and ``rollout.json.sig`` as stored (None for an absent object)."""
+    found: list[bytes | None] = []
+    for name in (POINTER_NAME, POINTER_SIGNATURE_NAME):
+        try:
+            found.append(store.read_bytes(f"{model}/{name}"))
+        except StoreNotFoundError:
+            found.append(None)
+    return found[0], found[1]
+
+
+def _verified(model: str, data: bytes, signature: bytes | None, trust: Trust) -> RolloutPointer:
+    from serving.signing import SignatureError, verify_bytes
+
+    try:
+        verify_bytes(data, signature, trust, name=f"{model}/{POINTER_NAME}")
+    except SignatureError as exc:
+        raise PointerSignatureError(exc.reason, f"{model}/{POINTER_NAME} refused ({exc.reason}): {exc}") from exc
+    return RolloutPointer.from_json(data)
+
+
 def read_pointer(store: Store, model: str, trust: Trust | None = None) -> RolloutPointer:
     """The model's pointer; an absent one is the empty pointer (follow the newest good version).
 
     With a configured ``trust``, the pointer must carry a valid ``rollout.json.sig`` for this model.
     """
-    try:
-        data = store.read_bytes(f"{model}/{POINTER_NAME}")
-    except StoreNotFoundError:
-        return RolloutPointer()
-    if trust is not None and trust.configured:
-        from serving.signing import SignatureError, verify_bytes
-
+    if trust is None or not trust.configured:
         try:
-            signature = store.read_bytes(f"{model}/{POINTER_SIGNATURE_NAME}")
+            return RolloutPointer.from_json(store.read_bytes(f"{model}/{POINTER_NAME}"))
         except StoreNotFoundError:
-            signature = None
+            return RolloutPointer()
+    data, signature = _read_pair(store, model)
+    return RolloutPointer() if data is None else _verified(model, data, signature, trust)
+
+
+class PointerFollower:
+    """One model's pointer as a sidecar follows it, poll after poll.
+
+    ``read()`` returns the pointer to act on; ``refusal`` is then None, or why the store's pointer
+    was not taken (``refusal_reason`` is the metric label). Store errors propagate (the caller backs off).
+    """
+
+    def __init__(self, store: Store, model: str, trust: Trust | None, memory_dir: Path | None = None) -> None:
+        self.store, self.model = store, model
+        self.trust = trust if trust is not None and trust.configured else None
+        self.memory = Path(memory_dir) / MEMORY_FILE if memory_dir is not None and self.trust else None
+        self.pointer = RolloutPointer()
+        self.refusal: str | None = None
+        self.refusal_reason: str | None = None
+        #: True once a signed pointer was accepted (in this process or, through the memory file, before it).
+        self.seen_signed = False
+        self._recall()
+
+    def _recall(self) -> None:
+        if self.memory is None or self.trust is None or not self.memory.is_file():
+            return
         try:
-            verify_bytes(data, signature, trust, name=f"{model}/{POINTER_NAME}")
-        except SignatureError as exc:
-            raise PointerSignatureError(exc.reason, f"{model}/{POINTER_NAME} refused ({exc.reason}): {exc}") from exc
-    return RolloutPointer.from_json(data)
+            saved = json.loads(self.memory.read_text())
+            data = saved["data"].encode()
+            signature = saved["signature"].encode() if saved.get("signature") else None
+            self.pointer, self.seen_signed = _verified(self.model, data, signature, self.trust), True
+            log.info("%s: last good signed pointer (generation %s) recalled from %s", self.model,
+                     self.pointer.generation, self.memory)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:  # PointerError is a ValueError
+            log.warning("%s: ignoring %s: %s", self.model, self.memory, exc)
+
+    def _remember(self, data: bytes, signature: bytes | None) -> None:
+        if self.memory is None:
+            return
+        self.memory.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.memory.parent, prefix=f"{MEMORY_FILE}.tmp-")
+        try:
+            with os.fdopen(fd, "w") as fh:
+                json.dump({"data": data.decode(), "signature": signature.decode() if signature else None}, fh)
+            os.replace(tmp, self.memory)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def _refuse(self, reason: str, message: str) -> RolloutPointer:
+        self.refusal_reason = reason
+        self.refusal = (f"{message}; keeping the last good pointer (generation {self.pointer.generation}, "
+                        f"pinned {self.pointer.pinned}, blocked {list(self.pointer.blocked)})")
+        return self.pointer
+
+    def read(self) -> RolloutPointer:
+        """Read the store's pointer and decide whether to follow it (see the class docstring)."""
+        self.refusal = self.refusal_reason = None
+        if self.trust is None:
+            try:
+                self.pointer = read_pointer(self.store, self.model)
+            except PointerError as exc:
+                return self._refuse("invalid", str(exc))
+            return self.pointer
+        data, signature = _read_pair(self.store, self.model)
+        if data is None:
+            if self.seen_signed:
+                return self._refuse("deleted", f"{self.model}/{POINTER_NAME} was deleted although pointer signing "
+                                               "is required")
+            self.pointer = RolloutPointer()
+            return self.pointer
+        try:
+            try:
+                pointer = _verified(self.model, data, signature, self.trust)
+            except PointerSignatureError as exc:
+                if exc.reason != "tampered":
+                    raise
+                # A writer puts rollout.json.sig up just before rollout.json: read the pair once more.
+                data, signature = _read_pair(self.store, self.model)
+                if data is None:
+                    return self.read()
+                pointer = _verified(self.model, data, signature, self.trust)
+        except PointerSignatureError as exc:
+            return self._refuse(exc.reason, str(exc))
+        except PointerError as exc:
+            return self._refuse("invalid", f"{exc} (its signature is valid)")
+        if self.seen_signed and pointer.generation < self.pointer.generation:
+            return self._refuse("replay", f"{self.model}/{POINTER_NAME} is validly signed but of generation "
+                                          f"{pointer.generation}, below generation {self.pointer.generation} "
+                                          "already followed: an old pointer written back? (to reset the pointer "
+                                          "on purpose, write one of a higher generation)")
+        if pointer != self.pointer or not self.seen_signed:
+            self._remember(data, signature)
+        self.pointer, self.seen_signed = pointer, True
+        return pointer
 
 
 def write_pointer(store: Store, model: str, pointer: RolloutPointer, signer: Signer | None = None) -> RolloutPointer:

@@ -26,6 +26,7 @@ __all__ = ["Settings", "SettingsError", "add_arguments"]
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _TLS = "TLS to the server's gRPC port"
 _GATES = "rollout gates"
+_SIGNING = "signed models (OpenSSF model signing, offline): any anchor makes a valid signature required"
 
 
 def _model_names(models: tuple[str, ...] | None) -> str | None:
@@ -92,6 +93,23 @@ class Settings:
                                                "(0 = off)", check=non_negative, group=_GATES)
     rollback_min_requests: int = setting(20, help="requests seen after a promotion before automatic rollback may "
                                                   "judge", check=non_negative, group=_GATES)
+    trusted_keys: tuple[Path, ...] = setting(
+        (), help="PEM public keys (files, or directories such as a mounted ConfigMap) that a version's model.sig "
+                 "must verify with, before it is renamed into place or loaded (and the stable version on disk at "
+                 "start-up)", group=_SIGNING)
+    trusted_ca: Path | None = setting(help="PEM CA bundle that a version's signing certificate must chain to "
+                                           "(certificate mode)", group=_SIGNING)
+    trusted_identity: str | None = setting(help="with --trusted-ca: the identity the signing certificate must "
+                                                "carry (a subjectAltName email/URI/DNS name, or its subject CN)",
+                                           group=_SIGNING)
+    pointer_trusted_keys: tuple[Path, ...] = setting(
+        (), help="PEM public keys that the fleet pointer's rollout.json.sig must verify with: an unsigned or "
+                 "wrongly signed pointer, an older signed one (replay) or a deleted one is ignored and the last "
+                 "good pointer kept", group=_SIGNING)
+    pointer_trusted_ca: Path | None = setting(help="PEM CA bundle that the pointer's signing certificate must "
+                                                   "chain to", group=_SIGNING)
+    pointer_trusted_identity: str | None = setting(help="with --pointer-trusted-ca: the identity the pointer's "
+                                                        "signing certificate must carry", group=_SIGNING)
     rpc_timeout_seconds: float = setting(10.0, help="deadline of status and predict calls to the server",
                                          check=positive)
     load_timeout_seconds: float = setting(300.0, help="deadline for a version to become AVAILABLE", check=positive)
@@ -106,6 +124,7 @@ class Settings:
         object.__setattr__(self, "server_rest", str(self.server_rest).rstrip("/"))
 
     def validate(self) -> None:
+        self._load_trust()
         tls = {"cert": self.server_tls_cert_file, "key": self.server_tls_key_file}
         if (tls["cert"] is None) != (tls["key"] is None):
             raise SettingsError("--server-tls-cert-file and --server-tls-key-file (or PLANTSERVE_SERVER_TLS_CERT_FILE "
@@ -116,6 +135,33 @@ class Settings:
         if self.server_tls_server_name and self.server_tls_ca_file is None:
             raise SettingsError("--server-tls-server-name (or PLANTSERVE_SERVER_TLS_SERVER_NAME) needs "
                                 "--server-tls-ca-file: it only applies to a TLS connection")
+
+    def _load_trust(self) -> None:
+        """Load every anchor now, so a bad file stops the sidecar at start-up with the flag named."""
+        from serving.signing import TrustConfigError, load_trust
+
+        for prefix, flag in (("", "--"), ("pointer_", "--pointer-")):
+            try:
+                trust = load_trust(list(getattr(self, f"{prefix}trusted_keys")), getattr(self, f"{prefix}trusted_ca"),
+                                   getattr(self, f"{prefix}trusted_identity"))
+            except TrustConfigError as exc:
+                names = f"{flag}trusted-keys/{flag}trusted-ca/{flag}trusted-identity"
+                raise SettingsError(f"{names}: {exc}".replace("--trusted-", f"{flag}trusted-")) from exc
+            object.__setattr__(self, f"_{prefix}trust", trust)
+
+    @property
+    def trust(self):
+        """The versions' trust anchors (``serving.signing.Trust``), loaded by ``validate``."""
+        if "_trust" not in self.__dict__:
+            self._load_trust()
+        return self.__dict__["_trust"]
+
+    @property
+    def pointer_trust(self):
+        """The fleet pointer's trust anchors (``serving.signing.Trust``), loaded by ``validate``."""
+        if "_pointer_trust" not in self.__dict__:
+            self._load_trust()
+        return self.__dict__["_pointer_trust"]
 
     @property
     def server_tls(self) -> bool:

@@ -14,12 +14,13 @@ import logging
 import time
 from typing import Callable
 
-from serving.store import Store, StoreError, StoreIntegrityError
-from serving.store.manifest import MANIFEST_NAME, ManifestError
-from serving.store.repository import ModelRepository
+from serving.signing import SignatureError
+from serving.store import Store, StoreError, StoreIntegrityError, StoreNotFoundError
+from serving.store.manifest import MANIFEST_NAME, Manifest, ManifestError
+from serving.store.repository import SIGNATURE_NAME, ModelRepository
 
 from .metrics import SidecarMetrics
-from .pointer import PointerError, RolloutPointer, read_pointer
+from .pointer import PointerFollower, RolloutPointer
 from .settings import Settings
 from .sync import DiskFullError, Downloader
 
@@ -30,7 +31,8 @@ log = logging.getLogger(__name__)
 
 @dataclasses.dataclass(frozen=True)
 class DownloadOutcome:
-    result: str  # ok | integrity_error | disk_full | store_error | local_error (the metric's label)
+    #: ok | integrity_error | signature_error | disk_full | store_error | local_error (the metric's label)
+    result: str
     detail: str = ""
 
     @property
@@ -47,7 +49,11 @@ class StoreView:
         self.downloader = downloader
         self.metrics = metrics
         self.clock = clock
-        self.pointer = RolloutPointer()
+        self.follower = PointerFollower(store, model, settings.pointer_trust, downloader.model_dir)
+        self.pointer: RolloutPointer = self.follower.pointer
+        #: Why the store's pointer is not followed right now (None: it is).
+        self.pointer_refusal: str | None = None
+        self._counted_refusal: str | None = None
         self.versions: list[int] = []
         self.last_error: str | None = None
         self._failures = 0
@@ -66,14 +72,15 @@ class StoreView:
         if self.backing_off():
             return False
         try:
-            try:
-                self.pointer = read_pointer(self.repo.store, self.model)
-            except PointerError as exc:
-                log.warning("%s: %s; keeping the last good pointer", self.model, exc)
+            self.pointer = self.follower.read()
             self.versions = self.repo.versions()
         except StoreError as exc:
             self.failed(exc)
             return False
+        self.pointer_refusal = self.follower.refusal
+        if self.pointer_refusal != self._counted_refusal and self.follower.refusal_reason:
+            self.metrics.pointer_refused.labels(self.model, self.follower.refusal_reason).inc()  # once per condition
+        self._counted_refusal = self.pointer_refusal
         self.metrics.pinned.labels(self.model).set(self.pointer.pinned or 0)
         self._succeeded()
         return True
@@ -98,15 +105,49 @@ class StoreView:
         self.last_error = f"store error ({exc.kind}), retrying in {backoff:.1f}s: {exc}"
 
     def manifest_digest(self, version: int) -> str:
-        return hashlib.sha256(self.repo.store.read_bytes(f"{self.model}/{version}/{MANIFEST_NAME}")).hexdigest()
+        """What a bad mark is judged on: the manifest's sha256; with a trust anchor, the signature's too
+        (``manifest:signature``), so that signing a refused version, or signing it again, retries it."""
+        prefix = f"{self.model}/{version}"
+        digest = hashlib.sha256(self.repo.store.read_bytes(f"{prefix}/{MANIFEST_NAME}")).hexdigest()
+        if self.downloader.trust is None:
+            return digest
+        try:
+            signature = hashlib.sha256(self.repo.store.read_bytes(f"{prefix}/{SIGNATURE_NAME}")).hexdigest()
+        except StoreNotFoundError:
+            signature = "unsigned"
+        return f"{digest}:{signature}"
+
+    def _manifest(self, version: int) -> tuple[Manifest, bytes]:
+        """The version's manifest, and its bytes exactly as stored (what a signature covers)."""
+        data = self.repo.store.read_bytes(f"{self.model}/{version}/{MANIFEST_NAME}")
+        manifest = Manifest.from_json(data)
+        if manifest.model != self.model or manifest.version != version:
+            raise ManifestError(f"manifest at {self.model}/{version} describes {manifest.model}/{manifest.version}")
+        return manifest, data
+
+    def verify_local(self, version: int) -> DownloadOutcome:
+        """With a trust anchor: the signature of the version already on disk (the stable one at start-up)."""
+        try:
+            signer = self.downloader.verify_local(version)
+        except SignatureError as exc:
+            return DownloadOutcome("signature_error", f"{self.model} version {version} on disk refused "
+                                                      f"({exc.reason}): {exc}")
+        if signer is not None:
+            log.info("%s version %s on disk: signed by %s", self.model, version, signer.describe())
+        return DownloadOutcome("ok")
 
     def download(self, version: int) -> DownloadOutcome:
         """Fetch + verify + rename ``version`` into the model dir; never raises for store trouble."""
         try:
-            manifest = self.repo.manifest(version)
+            manifest, manifest_bytes = self._manifest(version)
             started = time.monotonic()
-            self.downloader.fetch(manifest)
+            result = self.downloader.fetch(manifest, manifest_bytes)
             self.metrics.download_seconds.labels(self.model).observe(time.monotonic() - started)
+            if result.signer is not None:
+                log.info("%s version %s: signature verified in %.2f s, signed by %s", self.model, version,
+                         result.verify_seconds, result.signer.describe())
+        except SignatureError as exc:
+            outcome = DownloadOutcome("signature_error", f"refused ({exc.reason}): {exc}")
         except StoreIntegrityError as exc:
             outcome = DownloadOutcome("integrity_error", str(exc))
         except DiskFullError as exc:

@@ -5,6 +5,12 @@ only a fully verified dir is ``rename()``d to ``<base>/<model>/<version>/``. Fil
 downloaded in parallel (each large S3 file also as parallel ranged GETs), and each file is
 hashed as soon as it lands, so verification overlaps the remaining downloads.
 
+With a trust anchor (``trust``), ``model.sig`` is fetched into staging too, ``manifest.json`` is
+written with the exact bytes read from the store (what was signed), and ``verify_version`` checks
+the signature and every file against it before the rename, reusing the sha256 each file was just
+checked with (``manifest_digests``): a refusal raises ``SignatureError`` and nothing is renamed.
+A version already on disk is verified again from its files before it is handed out.
+
 Example::
 
     >>> from pathlib import Path
@@ -24,8 +30,10 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from serving.store import Store, StoreIntegrityError
+from serving.signing import SignatureError, Trust, manifest_digests, verify_version
+from serving.store import Store, StoreIntegrityError, StoreNotFoundError
 from serving.store.manifest import MANIFEST_NAME, Manifest, sha256_file
+from serving.store.repository import SIGNATURE_NAME
 
 __all__ = ["Downloader", "DiskFullError", "FetchResult", "local_versions", "clean_staging", "prune", "remove_version",
            "STAGING_PREFIX"]
@@ -48,6 +56,8 @@ class FetchResult:
     verify_seconds: float
     #: Bytes received and then thrown away because a range was retried (a connection broke mid-file).
     retried_bytes: int = 0
+    #: Who signed it (``serving.signing.SignerInfo``), when a trust anchor is configured.
+    signer: object | None = None
 
 
 def local_versions(model_dir: Path) -> list[int]:
@@ -116,7 +126,7 @@ class Downloader:
     def __init__(self, store: Store, model: str, model_dir: Path, *, concurrency: int = 4,
                  rate_limit_bytes_per_second: int = 0, headroom_bytes: int = 0,
                  on_bytes: Callable[[int], None] | None = None,
-                 on_retry: Callable[[int], None] | None = None) -> None:
+                 on_retry: Callable[[int], None] | None = None, trust: Trust | None = None) -> None:
         self.store = store
         self.model = model
         self.model_dir = model_dir
@@ -125,6 +135,8 @@ class Downloader:
         self.headroom_bytes = headroom_bytes
         self.on_bytes = on_bytes
         self.on_retry = on_retry
+        #: Versions must carry a valid model.sig (None or unconfigured: no signature check).
+        self.trust = trust if trust is not None and trust.configured else None
 
     def check_space(self, manifest: Manifest) -> None:
         self.model_dir.mkdir(parents=True, exist_ok=True)
@@ -135,25 +147,58 @@ class Downloader:
                 f"{self.model} version {manifest.version} needs {need} bytes (with headroom) but "
                 f"{self.model_dir} has {free} free: enlarge the volume or lower --keep-versions")
 
-    def fetch(self, manifest: Manifest) -> FetchResult:
-        """Download + verify into staging, then rename to ``<version>/``. Staging is removed on failure."""
+    def verify_local(self, version: int) -> object | None:
+        """With a trust anchor: check the signature of ``<version>/`` on disk, hashing its files
+        (SignatureError on refusal); the signer, or None without an anchor."""
+        if self.trust is None:
+            return None
+        return verify_version(self.model_dir / str(version), self.trust)
+
+    def fetch(self, manifest: Manifest, manifest_bytes: bytes | None = None) -> FetchResult:
+        """Download + verify into staging, then rename to ``<version>/``. Staging is removed on failure.
+
+        ``manifest_bytes``: ``manifest.json`` exactly as read from the store (required with a trust
+        anchor: the signature covers those bytes, not a re-serialisation of them).
+        """
         final = self.model_dir / str(manifest.version)
         if final.is_dir():
-            return FetchResult(final, 0, 0.0, 0.0)
+            started = time.monotonic()
+            signer = self.verify_local(manifest.version)
+            return FetchResult(final, 0, 0.0, time.monotonic() - started, signer=signer)
+        if self.trust is not None and manifest_bytes is None:
+            raise ValueError("a signed download needs the manifest's bytes as read from the store")
         self.check_space(manifest)
         staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{manifest.version}-", dir=self.model_dir))
         started = time.monotonic()
         try:
             moved, retried = self._download_and_hash(manifest, staging)
             downloaded = time.monotonic()
-            (staging / MANIFEST_NAME).write_text(manifest.to_json())
+            (staging / MANIFEST_NAME).write_bytes(manifest_bytes if manifest_bytes is not None
+                                                  else manifest.to_json().encode())
+            signer = self._verify_signature(manifest, manifest_bytes, staging)
             staging.chmod(0o755)
             staging.rename(final)
             verified = time.monotonic()
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        return FetchResult(final, moved, downloaded - started, verified - downloaded, retried)
+        return FetchResult(final, moved, downloaded - started, verified - downloaded, retried, signer)
+
+    def _verify_signature(self, manifest: Manifest, manifest_bytes: bytes | None, staging: Path) -> object | None:
+        """model.sig into staging, then the signature over every file, with the digests just checked."""
+        if self.trust is None or manifest_bytes is None:
+            return None
+        try:
+            (staging / SIGNATURE_NAME).write_bytes(
+                self.store.read_bytes(f"{self.model}/{manifest.version}/{SIGNATURE_NAME}"))
+        except StoreNotFoundError:
+            pass  # verify_version refuses it as unsigned, naming the trust anchors
+        try:
+            return verify_version(staging, self.trust, file_digests=manifest_digests(manifest, manifest_bytes))
+        except SignatureError as exc:
+            where = f"{self.model}/{manifest.version}"
+            message = str(exc).replace(str(staging), where)
+            raise SignatureError(exc.reason, message if where in message else f"{where}: {message}") from exc
 
     def _download_and_hash(self, manifest: Manifest, staging: Path) -> tuple[int, int]:
         limiter = _RateLimiter(self.rate_limit)

@@ -28,7 +28,7 @@ from serving.store.manifest import MANIFEST_NAME, Manifest, ManifestError
 from . import server_metrics
 from .applier import ServingConfig
 from .decide import (Action, CloseWindow, Observation, RollBack, RollOut, SwitchBack, VerifyStable, plan,
-                     rollback_reason, startup_version)
+                     rollback_reason, startup_version, usable)
 from .judge import PromotionJudge
 from .k8s import NullReporter, Reporter
 from .metrics import SidecarMetrics
@@ -71,7 +71,7 @@ class ModelWorker:
             rate_limit_bytes_per_second=settings.download_rate_limit_bytes_per_second,
             headroom_bytes=settings.disk_headroom_bytes,
             on_bytes=lambda n: metrics.download_bytes.labels(model).inc(n),
-            on_retry=lambda n: metrics.download_retried_bytes.labels(model).inc(n))
+            on_retry=lambda n: metrics.download_retried_bytes.labels(model).inc(n), trust=settings.trust)
         self.store = StoreView(model, store, settings, downloader, metrics, clock)
         self.judge = PromotionJudge()
         #: Guards what status() reads: state, phase, verified, candidate, labels, records and errors.
@@ -180,10 +180,20 @@ class ModelWorker:
             self._fail("store", f"no eligible version of {self.model} in {self.store.uri} or on disk yet",
                        reason="no_version")
             return
-        if stable not in local and not self._download(stable):
+        mark = state.bad.get(stable)
+        if stable not in local and mark is not None and mark.reason == "signature" and not usable(p, state, stable):
+            # A pin of a version whose signature was refused: not downloaded again until it changes.
+            self._fail("store", f"version {stable} is pinned but was refused: {mark.detail[:500]}; it is tried "
+                                "again once re-signed or republished, or pinned again", reason="no_version")
+            return
+        if stable in local:
+            if not self._verify_on_disk(stable):  # signed models: the stable version on disk is checked too
+                return
+        elif not self._download(stable):
             return
         previous, until = state.previous, state.previous_until
-        if not (previous in local and previous != stable and until > self.clock() and p.eligible(previous)):
+        if not (previous in local and previous != stable and until > self.clock() and p.eligible(previous)
+                and self._verify_on_disk(previous)):
             previous, until = None, 0.0
         self._commit(stable=stable, previous=previous, previous_until=until, verified=False)
         if previous is not None:
@@ -237,6 +247,12 @@ class ModelWorker:
                 self._fail("store", self.store.last_error)
             return False
         self._ok("store")
+        refusal = self.store.pointer_refusal
+        if refusal is None:
+            self._ok("pointer")
+        elif self.errors.get("pointer") != refusal[:2000]:
+            self._event("PointerRefused", refusal, warning=True)
+            self._fail("pointer", refusal, reason="pointer_refused")
         cleared = []
         for version in [v for v in self.state.bad if v in self.store.versions]:
             try:
@@ -317,9 +333,24 @@ class ModelWorker:
         outcome = self.store.download(version)
         if outcome.result == "integrity_error":
             self._mark_bad(version, "integrity", outcome.detail)
+        elif outcome.result == "signature_error":
+            self._refuse_signature(version, outcome.detail)
         elif not outcome.ok:
             self._fail("store", outcome.detail, reason=outcome.result)
         return outcome.ok
+
+    def _verify_on_disk(self, version: int) -> bool:
+        """With a trust anchor, a version already on disk is loaded only once its signature holds."""
+        outcome = self.store.verify_local(version)
+        if not outcome.ok:
+            self._refuse_signature(version, outcome.detail)
+        return outcome.ok
+
+    def _refuse_signature(self, version: int, detail: str) -> None:
+        """Mark it bad (reason ``signature``) and take it off the disk unless the server may have it loaded."""
+        self._mark_bad(version, "signature", detail)
+        if version not in (self.state.stable, self.state.previous) or self.phase is Phase.STARTING:
+            remove_version(self.dir, version)
 
     # -- actions --------------------------------------------------------------------------
     def _verify_stable(self, version: int) -> bool:

@@ -6,6 +6,12 @@ included, written by the ``model-signing`` reference library, so ``model_signing
 checks our versions and we check versions it signed. Keys or an in-house CA only: no
 transparency log, no network.
 
+The two sides have different needs. Signing (training, ``plantserve rollout --signing-key``) runs
+on ``model-signing`` (the ``signing`` extra). Verifying (the sidecar, ``plantserve verify``) needs
+``cryptography`` alone: the bundle, the DSSE envelope and the in-toto statement are read by
+``bundle.py`` and ``statement.py``, certificate paths checked by ``chain.py``, so the sidecar image
+carries neither ``model_signing`` nor sigstore, pydantic or pyOpenSSL.
+
 - ``load_signer(SigningConfig(...))`` then ``sign_staged`` (publish) or ``Signer.sign_bytes`` (pointer);
 - ``load_trust(...)`` then ``verify_version`` (a downloaded version) or ``verify_bytes`` (a pointer);
 - every refusal is a ``SignatureError`` with a machine-readable ``reason`` (see ``REASONS``).

@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import hashlib
+import importlib.util
 import logging
 from pathlib import Path
 
@@ -133,8 +134,17 @@ def _library_signer(private_key, certificate: x509.Certificate | None, chain: li
     return signer
 
 
+def _require_library() -> None:
+    """Signing runs on the reference library; verifying does not (the sidecar image lacks it)."""
+    if importlib.util.find_spec("model_signing") is None:
+        raise SigningConfigError("signing needs the model-signing library, which this installation lacks: install "
+                                 "plantserve with the `signing` extra (pip install 'plantserve[signing]'); "
+                                 "verifying needs only `cryptography`")
+
+
 def load_signer(config: SigningConfig, now: datetime.datetime | None = None) -> Signer:
     """Load and check everything before any work: a bad key fails a training run at start, not at publish."""
+    _require_library()
     key = load_private_key(config.key, read_password(config.password_file))
     certificate, chain = None, []
     if config.certificate is not None:

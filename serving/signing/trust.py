@@ -5,8 +5,10 @@
   any certificate of the bundle), optionally with ``--trusted-identity``, which the leaf
   certificate must carry as a subjectAltName (email, URI, DNS) or as its subject common name.
 
-Certificates are checked at the time of verification: every certificate of the chain must be
-valid *now* (there is no trusted timestamp to check an older signing time against).
+Certificates are checked at the time of verification: every certificate of the path must be
+valid *now* (there is no trusted timestamp to check an older signing time against). The path is
+built and checked with ``cryptography`` alone (``chain.py``): no OpenSSL bindings, no
+``model_signing`` on the verifying side.
 
 Example::
 
@@ -23,15 +25,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from .chain import check_path
 from .errors import SignatureError, TrustConfigError
 from .keys import key_fingerprint, key_hint, load_certificates, load_public_keys, usable_for_signing
 
 __all__ = ["Trust", "TrustedKey", "load_trust", "certificate_identities"]
-
-#: OpenSSL verify codes that mean "outside the validity window" (X509_V_ERR_CERT_NOT_YET_VALID,
-#: X509_V_ERR_CERT_HAS_EXPIRED).
-_OPENSSL_TIME_ERRORS = {9, 10}
-
 
 @dataclasses.dataclass(frozen=True)
 class TrustedKey:
@@ -73,13 +71,7 @@ class Trust:
                                  f"signed with the certificate {leaf.subject.rfc4514_string()} but no CA is trusted "
                                  "(--trusted-ca)")
         moment = now or datetime.datetime.now(datetime.timezone.utc)
-        for cert in [leaf, *chain]:
-            if not cert.not_valid_before_utc <= moment <= cert.not_valid_after_utc:
-                raise SignatureError("expired_certificate",
-                                     f"the certificate {cert.subject.rfc4514_string()} is valid from "
-                                     f"{cert.not_valid_before_utc:%Y-%m-%d %H:%M} to "
-                                     f"{cert.not_valid_after_utc:%Y-%m-%d %H:%M} UTC, not now")
-        self._openssl_verify(leaf, chain, moment)
+        check_path(leaf, chain, list(self.ca_certificates), moment)
         if not usable_for_signing(leaf):
             raise SignatureError("untrusted_certificate",
                                  f"the certificate {leaf.subject.rfc4514_string()} may not sign "
@@ -88,25 +80,6 @@ class Trust:
             raise SignatureError("identity_mismatch",
                                  f"the certificate {leaf.subject.rfc4514_string()} is not for {self.identity!r} "
                                  f"(it names {', '.join(certificate_identities(leaf)) or 'nothing'})")
-
-    def _openssl_verify(self, leaf: x509.Certificate, chain: list[x509.Certificate],
-                        moment: datetime.datetime) -> None:
-        from OpenSSL import crypto
-
-        store = crypto.X509Store()
-        for ca in self.ca_certificates:
-            store.add_cert(crypto.X509.from_cryptography(ca))
-        store.set_flags(crypto.X509StoreFlags.PARTIAL_CHAIN)
-        store.set_time(moment)
-        context = crypto.X509StoreContext(store, crypto.X509.from_cryptography(leaf),
-                                          [crypto.X509.from_cryptography(c) for c in chain])
-        try:
-            context.verify_certificate()
-        except crypto.X509StoreContextError as exc:
-            code, depth, message = (list(exc.errors) + [None, None, str(exc)])[:3]
-            reason = "expired_certificate" if code in _OPENSSL_TIME_ERRORS else "untrusted_certificate"
-            raise SignatureError(reason, f"the certificate {leaf.subject.rfc4514_string()} does not chain to the "
-                                         f"trusted CA {self.ca_path}: {message} (depth {depth})") from exc
 
 
 def certificate_identities(cert: x509.Certificate) -> list[str]:

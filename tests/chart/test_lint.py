@@ -6,7 +6,8 @@ import pytest
 
 from tests.chart.charts import CHART, SCENARIO_IDS, SCENARIOS, helm, parse, template_text
 
-EXPECTED_SCENARIOS = {"01-minimal", "02-cpu-only", "03-gpu", "04-tls", "05-s3-existing-secret", "06-full"}
+EXPECTED_SCENARIOS = {"01-minimal", "02-cpu-only", "03-gpu", "04-tls", "05-s3-existing-secret", "06-full",
+                      "07-signing"}
 
 
 def test_every_required_scenario_exists():

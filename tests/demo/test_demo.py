@@ -20,10 +20,14 @@ def test_demo_runs_every_step(model_store_copy: Path, tmp_path: Path) -> None:
     result = run_cli("demo", "--store", str(model_store_copy), "--work-dir", str(work), *QUICK, timeout=900)
     out = result.stdout
     assert result.returncode == 0, f"{out}\n{result.stderr[-5000:]}"
-    for n in range(1, 10):
-        assert f"[{n}/9]" in out
-    # 2: both models reused from the store
+    for n in range(1, 11):
+        assert f"[{n}/10]" in out
+    # 2: both models reused from the store, and signed with the demo's throwaway key (published unsigned)
     assert "fuel: reusing version 1" in out and "defect: reusing version 1" in out
+    for model in ("fuel", "defect"):
+        assert f"{model}: signed version 1 with the demo's key (it was published unsigned)" in out
+        assert (model_store_copy / model / "1" / "model.sig").is_file()
+    assert (work / "signing" / "demo-signing-key.pem").is_file()
     # 4: the fuel table (gRPC and REST agree) and the defect table
     assert re.search(r"car\s+true mpg\s+gRPC mpg\s+REST mpg", out)
     rows = re.findall(r"^  (\S.*?)\s+(\d+\.\d)\s+(\d+\.\d)\s+(\d+\.\d)\s+(-?\d+\.\d)$", out, re.M)
@@ -44,16 +48,22 @@ def test_demo_runs_every_step(model_store_copy: Path, tmp_path: Path) -> None:
     assert "failed requests during the swap: 0" in out
     assert re.search(r"answered by v1 x\d+ -> v2 x\d+", out)
     assert f"predictions now come from version {new}" in out
-    assert version_dirs(model_store_copy, "fuel") == {1: True, 2: True}
-    # 8: the summary's versions table: fuel stable 2, previous 1
-    assert re.search(r"^  fuel\s+2\s+1\s+1,2\s", out, re.M)
-    # 7: the bench's JSON, PNG and CSV
+    assert (model_store_copy / "fuel" / "2" / "model.sig").is_file()  # signed by training
+    # 7: a tampered version (signed, then its largest file and the manifest changed) refused while stable answers
+    assert "published fuel version 3: a copy of v2 signed with the demo's key" in out
+    assert re.search(r"the sidecar refused version 3 \(signature\): refused \(tampered\)", out)
+    assert "stable is still v2" in out
+    assert "failed requests while the tampered version was refused: 0" in out
+    assert version_dirs(model_store_copy, "fuel") == {1: True, 2: True, 3: True}
+    # 9: the summary's versions table: fuel stable 2, previous 1, v3 in the store only
+    assert re.search(r"^  fuel\s+2\s+1\s+1,2,3\s+1,2\s*$", out, re.M)
+    # 8: the bench's JSON, PNG and CSV
     report = json.loads((work / "bench" / "fuel-grpc.json").read_text())
     assert report["ok"] > 0 and report["errors"] == {} and report["label"] == "stable"
     png = work / "bench" / "fuel-grpc.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert str(png) in out and "/monitoring/prometheus/metrics" in out
-    # 9: serve, sidecar, both trainings... every child and its group are gone
+    # 10: serve, sidecar, both trainings... every child and its group are gone
     assert_no_children_left(out, expected_at_least=4)
 
 
@@ -73,7 +83,7 @@ def test_ctrl_c_while_training_leaves_nothing_behind(model_store_copy: Path, tmp
         demo.stop()
     out = demo.log_path.read_text(errors="replace")
     assert code == 130, out
-    assert "interrupted by SIGINT" in out and "[9/9] Shut down" in out
+    assert "interrupted by SIGINT" in out and "[10/10] Shut down" in out
     assert_no_children_left(out, expected_at_least=3)  # sidecar, serve, train
     for model in ("fuel", "defect"):
         dirs = version_dirs(model_store_copy, model)

@@ -29,7 +29,8 @@ def test_demo_against_s3(s3_server: S3Server, model_store: Path, tmp_path: Path)
     assert result.returncode == 0, f"{out}\n{result.stderr[-5000:]}"
     assert f"fuel: reusing version 1 from {uri}" in out
     assert "failed requests during the swap: 0" in out
-    assert re.search(r"^  fuel\s+2\s+1\s+1,2\s", out, re.M)
+    assert "failed requests while the tampered version was refused: 0" in out
+    assert re.search(r"^  fuel\s+2\s+1\s+1,2,3\s", out, re.M)
     s3 = open_store(uri)
     assert s3.exists(f"fuel/2/{MANIFEST_NAME}")
     assert_no_children_left(out, expected_at_least=4)

@@ -6,7 +6,7 @@ import importlib
 
 import pytest
 
-MODULES = ["settings", "interrupts", "children", "show", "traffic", "watch", "predictions"]
+MODULES = ["settings", "interrupts", "children", "show", "traffic", "watch", "predictions", "signing"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -6,6 +6,11 @@ A store with no endpoint is AWS S3 or Google Cloud Storage themselves: the test 
 endpoint variable at the local store (``AWS_ENDPOINT_URL``, ``STORAGE_EMULATOR_HOST``), which is what
 reaching them by DNS means here. A container without store keys gets them injected, as an identity
 webhook (IRSA, workload identity) would.
+
+Signed models: when the rendered sidecar has trust anchors (``--trusted-keys``, ``--trusted-ca``,
+``--pointer-trusted-keys``), the ConfigMap or Secret mounted there gets a throwaway public key (or CA)
+as fixture, and every version this test seeds or publishes is signed with the matching private key
+(certificate mode with a leaf of that CA, for ``--trusted-identity`` when given), as training would.
 """
 from __future__ import annotations
 
@@ -16,10 +21,12 @@ from pathlib import Path
 
 import boto3
 
+from serving.signing import SigningConfig
 from serving.store.manifest import MANIFEST_NAME, Manifest
+from serving.store.repository import SIGNATURE_NAME
 from tests.deployed.kubelet import Cluster
 from tests.storefront import StoreFront
-from tests.tls import Pem, issue, make_ca
+from tests.tls import Pem, issue, issue_signing, make_ca, write_key_pair
 
 __all__ = ["StoreSite", "build_cluster", "TlsSecret", "sidecar_arg"]
 
@@ -67,22 +74,38 @@ class StoreSite:
     prefix: str
     s3: object
     fronts: list[StoreFront]
+    #: Where versions are staged (the trained store is never written to).
+    work: Path
+    #: Signs every version when the sidecar verifies signatures (None: versions go up unsigned).
+    signing: SigningConfig | None = None
 
     def key(self, rel: str) -> str:
         return f"{self.prefix}/{rel}" if self.prefix else rel
 
     def seed(self, local_store: Path, model: str, version: int) -> None:
-        root = local_store / model / str(version)
-        for path in sorted(p for p in root.rglob("*") if p.is_file()):
-            self.s3.upload_file(str(path), self.bucket, self.key(f"{model}/{version}/{path.relative_to(root)}"))
+        self._upload(self._stage(local_store / model / str(version), f"{model}-{version}-seed"), model, version)
 
     def publish_copy(self, local_store: Path, model: str, source: int, version: int, tmp: Path) -> None:
         """A new version with the same SavedModel; its manifest written last, as training does."""
-        staged = tmp / f"{model}-{version}"
-        shutil.copytree(local_store / model / str(source), staged)
+        staged = self._stage(local_store / model / str(source), f"{model}-{version}")
         manifest = Manifest.from_json((staged / MANIFEST_NAME).read_text())
         (staged / MANIFEST_NAME).write_text(dataclasses.replace(manifest, version=version).to_json())
-        for path in sorted((p for p in staged.rglob("*") if p.is_file()), key=lambda p: p.name == MANIFEST_NAME):
+        self._upload(staged, model, version)
+
+    def _stage(self, source: Path, name: str) -> Path:
+        staged = self.work / name
+        shutil.copytree(source, staged, ignore=shutil.ignore_patterns(SIGNATURE_NAME))
+        return staged
+
+    def _upload(self, staged: Path, model: str, version: int) -> None:
+        """Every file, then model.sig (signed over the staged copy, manifest included), the manifest last."""
+        if self.signing is not None:
+            from serving.signing import load_signer
+
+            signed = load_signer(self.signing).sign_version(staged, f"{model}/{version}")
+            (staged / SIGNATURE_NAME).write_bytes(signed.bundle)
+        order = {SIGNATURE_NAME: 1, MANIFEST_NAME: 2}
+        for path in sorted((p for p in staged.rglob("*") if p.is_file()), key=lambda p: order.get(p.name, 0)):
             self.s3.upload_file(str(path), self.bucket, self.key(f"{model}/{version}/{path.relative_to(staged)}"))
 
     def close(self) -> None:
@@ -128,14 +151,64 @@ def build_cluster(pod_spec: dict, rendering, moto_endpoint: str, root: Path, ser
     if "AWS_ACCESS_KEY_ID" not in env_names:  # an identity webhook's job in a cluster
         cluster.env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
     cluster.env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    cluster.secrets.update(_existing_secrets(pod_spec, rendering, server_tls))
+    signing = _signing_fixtures(sidecar, pod_spec, cluster, root / "signing")
+    cluster.secrets.update(_existing_secrets(pod_spec, rendering, server_tls, provided=set(cluster.secrets)))
     cluster.config_maps["kube-root-ca.crt"] = {"ca.crt": make_ca("kubernetes")[0].cert}
-    return cluster, StoreSite(uri, bucket, prefix.strip("/"), s3, fronts)
+    (root / "staged").mkdir(parents=True, exist_ok=True)
+    return cluster, StoreSite(uri, bucket, prefix.strip("/"), s3, fronts, root / "staged", signing)
 
 
-def _existing_secrets(pod_spec: dict, rendering, server_tls: TlsSecret | None) -> dict[str, dict[str, bytes]]:
-    """Secrets the pod references that the rendering does not create: store keys get moto's
-    credentials, a mounted TLS Secret gets the throwaway PKI."""
+def _mounted_source(sidecar: dict, pod_spec: dict, path: str) -> tuple[str, str, str]:
+    """(``configMap`` or ``secret``, its name, the file's key or "") of the volume a flag's path lies in."""
+    for mount in sidecar.get("volumeMounts", []):
+        base = mount["mountPath"].rstrip("/")
+        if path == base or path.startswith(base + "/"):
+            volume = next(v for v in pod_spec["volumes"] if v["name"] == mount["name"])
+            key = path[len(base):].strip("/")
+            if "configMap" in volume:
+                return "configMap", volume["configMap"]["name"], key
+            if "secret" in volume:
+                return "secret", volume["secret"]["secretName"], key
+            raise AssertionError(f"{path} is mounted from volume {mount['name']}, neither a ConfigMap nor a Secret")
+    raise AssertionError(f"the sidecar reads {path}, which no volume of the pod provides")
+
+
+def _provide(cluster: Cluster, source: tuple[str, str, str], files: dict[str, bytes]) -> None:
+    kind, name, key = source
+    if key:  # the flag names one file of the ConfigMap or Secret
+        files = {key: next(iter(files.values()))}
+    (cluster.config_maps if kind == "configMap" else cluster.secrets)[name] = files
+
+
+def _signing_fixtures(sidecar: dict, pod_spec: dict, cluster: Cluster, tmp: Path) -> SigningConfig | None:
+    """Trust material for the sidecar's anchors, as the ConfigMaps and Secrets the chart expects to exist;
+    the config that signs versions the way those anchors accept."""
+    keys, ca = sidecar_arg(sidecar, "trusted-keys"), sidecar_arg(sidecar, "trusted-ca")
+    pointer = sidecar_arg(sidecar, "pointer-trusted-keys")
+    if not (keys or ca or pointer):
+        return None
+    tmp.mkdir(parents=True, exist_ok=True)
+    if pointer:
+        _, operator = write_key_pair(tmp, "operator")
+        _provide(cluster, _mounted_source(sidecar, pod_spec, pointer), {"operator.pub": operator.read_bytes()})
+    if keys:
+        private, public = write_key_pair(tmp, "line-3")
+        _provide(cluster, _mounted_source(sidecar, pod_spec, keys), {"line-3.pub": public.read_bytes()})
+        return SigningConfig(key=private)
+    if ca:
+        ca_pem, plant_ca = make_ca("Plant CA")
+        _provide(cluster, _mounted_source(sidecar, pod_spec, ca), {"ca.crt": ca_pem.cert})
+        leaf = issue_signing(plant_ca, "training line 3", identity=sidecar_arg(sidecar, "trusted-identity"))
+        (tmp / "leaf.crt").write_bytes(leaf.cert)
+        (tmp / "leaf.key").write_bytes(leaf.key)
+        return SigningConfig(key=tmp / "leaf.key", certificate=tmp / "leaf.crt")
+    return None
+
+
+def _existing_secrets(pod_spec: dict, rendering, server_tls: TlsSecret | None,
+                      provided: set[str] = frozenset()) -> dict[str, dict[str, bytes]]:
+    """Secrets the pod references that the rendering does not create (and ``provided`` does not hold):
+    store keys get moto's credentials, a mounted TLS Secret gets the throwaway PKI."""
     wanted: dict[str, set[str]] = {}
     mounted: set[str] = set()
     credential_files: dict[str, str] = {}  # Secret -> key of an AWS shared-credentials file
@@ -161,7 +234,7 @@ def _existing_secrets(pod_spec: dict, rendering, server_tls: TlsSecret | None) -
     for name, key in credential_files.items():
         if rendering.secret_data(name) is None:
             out[name] = {key: b"[default]\naws_access_key_id = testing\naws_secret_access_key = testing\n"}
-    for name in mounted:
+    for name in mounted - provided:
         if rendering.secret_data(name) is None:
             if server_tls is None:
                 raise AssertionError(f"Secret {name} is mounted but the test has no material for it")

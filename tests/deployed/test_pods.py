@@ -120,6 +120,13 @@ def test_serving_pod_as_rendered(deployment: Deployment, model_store: Path, s3_s
         port = _service_port(rendering, pod, grpc_services[0], "grpc")
         with _client(f"127.0.0.1:{port}", tls, scenario_tls, client_auth, tmp_path) as client:
             assert client.predict("fuel", {k: np.array(v, np.float32) for k, v in FUEL_ROW.items()}).version == 2
+        if site.signing is not None:  # the sidecar verifies signatures: an unsigned version is refused
+            site.signing = None
+            site.publish_copy(model_store, "fuel", 1, 3, tmp_path)
+            mark = wait_until(lambda: _status(pod)["models"]["fuel"]["bad"].get("3"), timeout=120,
+                              what="unsigned fuel version 3 refused by the sidecar")
+            assert mark["reason"] == "signature" and "unsigned" in mark["detail"]
+            assert _status(pod)["models"]["fuel"]["stable"] == 2
         pod.check_alive()
     finally:
         pod.stop()

@@ -57,3 +57,19 @@ def test_settings_are_frozen():
 def test_boolean_flag_alone_or_with_a_value():
     assert parse(BASE + ["--kubernetes"]).kubernetes is True
     assert parse(BASE + ["--kubernetes=false"], {"PLANTSERVE_KUBERNETES": "1"}).kubernetes is False
+
+
+def test_trust_anchors_from_flags_and_env(tmp_path):
+    from tests.tls import write_key_pair
+
+    _, pub = write_key_pair(tmp_path, "line-3")
+    _, operator = write_key_pair(tmp_path, "operator")
+    assert not parse(BASE).trust.configured and not parse(BASE).pointer_trust.configured
+    s = parse([*BASE, "--trusted-keys", str(tmp_path / "line-3.pub")],
+              env={"PLANTSERVE_POINTER_TRUSTED_KEYS": str(operator)})
+    assert s.trusted_keys == (pub,) and [k.path for k in s.trust.keys] == [pub]
+    assert [k.path for k in s.pointer_trust.keys] == [operator]
+    with pytest.raises(SettingsError, match="--pointer-trusted-keys.*cannot read the trusted key /absent.pub"):
+        parse([*BASE, "--pointer-trusted-keys", "/absent.pub"])
+    with pytest.raises(SettingsError, match="--trusted-identity needs --trusted-ca"):
+        parse([*BASE, "--trusted-keys", str(pub), "--trusted-identity", "trainer@plant"])

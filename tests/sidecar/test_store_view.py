@@ -74,3 +74,38 @@ def test_download_outcomes(tmp_path):
     counts = {r: registry.get_sample_value("plantserve_sync_downloads_total", {"model": "fuel", "result": r})
               for r in ("ok", "store_error")}
     assert counts == {"ok": 1, "store_error": 1}
+
+
+def test_signature_refusals_and_pointer_refusals_are_counted(tmp_path):
+    import dataclasses
+
+    from serving.signing import SigningConfig, load_signer, load_trust
+    from serving.sidecar.pointer import RolloutPointer, write_pointer
+    from tests.tls import write_key_pair
+
+    key, pub = write_key_pair(tmp_path, "line-3")
+    clock = [0.0]
+    store, view, registry = make(tmp_path, clock)
+    settings = dataclasses.replace(view.settings, trusted_keys=(pub,), pointer_trusted_keys=(pub,))
+    downloader = Downloader(store, "fuel", tmp_path / "m" / "fuel", trust=settings.trust)
+    view = StoreView("fuel", store, settings, downloader, SidecarMetrics(registry := CollectorRegistry()),
+                     lambda: clock[0])
+    publish_model(store.inner, tmp_path, "fuel", 1)  # unsigned
+    assert view.refresh() and view.versions == [1]
+    before = view.manifest_digest(1)
+    assert before.endswith(":unsigned")
+    outcome = view.download(1)
+    assert outcome.result == "signature_error" and "refused (unsigned)" in outcome.detail
+    assert registry.get_sample_value("plantserve_sync_downloads_total",
+                                     {"model": "fuel", "result": "signature_error"}) == 1
+    # signing it later changes what a bad mark is judged on, so the version is tried again
+    signer = load_signer(SigningConfig(key=key))
+    store.inner.write_bytes("fuel/1/model.sig", signer.sign_version(store.inner.root / "fuel" / "1", "fuel/1").bundle)
+    assert view.manifest_digest(1) != before and view.download(1).ok
+    # an unsigned pointer: refused once per condition, whatever the number of polls
+    write_pointer(store.inner, "fuel", RolloutPointer().with_pinned(1))
+    for _ in range(3):
+        assert view.refresh() and view.pointer == RolloutPointer() and "refused (unsigned)" in view.pointer_refusal
+    assert registry.get_sample_value("plantserve_pointer_refused_total", {"model": "fuel", "reason": "unsigned"}) == 1
+    write_pointer(store.inner, "fuel", RolloutPointer().with_pinned(1), signer=signer)
+    assert view.refresh() and view.pointer.pinned == 1 and view.pointer_refusal is None

@@ -117,3 +117,108 @@ def test_a_connection_reset_mid_file_is_retried_not_fatal(s3_server, tmp_path):
     registry = metrics.registry
     assert registry.get_sample_value("plantserve_sync_download_retried_bytes_total", {"model": "fuel"}) > 0
     assert registry.get_sample_value("plantserve_sync_download_bytes_total", {"model": "fuel"}) == result.bytes
+
+
+# -- signed versions ----------------------------------------------------------------------------------
+def _signed_store(tmp_path, key=None, version=3):
+    """A local store holding fuel ``version`` published as training does (signed with ``key`` unless None)."""
+    from serving.signing import SigningConfig, load_signer, sign_staged
+    from serving.store.repository import ModelRepository
+    from tests.signing.versions import make_version as staged_version
+
+    store = open_store(str(tmp_path / "store"), create=True)
+    root, manifest = staged_version(tmp_path / f"staged-{version}", version=version)
+    signature = sign_staged(root, manifest, load_signer(SigningConfig(key=key))) if key else None
+    ModelRepository(store, "fuel").publish(root, manifest, signature=signature)
+    return store, manifest
+
+
+def _keys(tmp_path):
+    from tests.signing.versions import make_keys
+
+    (tmp_path / "keys").mkdir(exist_ok=True)
+    return make_keys(tmp_path / "keys")
+
+
+def _fetch(store, tmp_path, trust, version=3):
+    data = store.read_bytes(f"fuel/{version}/manifest.json")
+    return Downloader(store, "fuel", tmp_path / "m" / "fuel", trust=trust).fetch(Manifest.from_json(data), data)
+
+
+def test_a_signed_version_is_verified_with_the_download_digests(tmp_path, monkeypatch):
+    from serving.signing import load_trust
+    from serving.signing import verify as verify_module
+
+    keys = _keys(tmp_path)
+    store, manifest = _signed_store(tmp_path, keys.key)
+    hashed_again = []
+    monkeypatch.setattr(verify_module, "sha256_file", lambda p: hashed_again.append(p))
+    result = _fetch(store, tmp_path, load_trust([keys.pub]))
+    assert result.signer.method == "key" and result.signer.trusted_key == keys.pub
+    assert hashed_again == []  # every digest came from the download's own check
+    assert (result.path / "model.sig").read_bytes() == store.read_bytes("fuel/3/model.sig")
+    assert (result.path / "manifest.json").read_bytes() == store.read_bytes("fuel/3/manifest.json")
+
+
+def test_the_manifest_bytes_as_stored_are_what_is_verified(tmp_path):
+    """A version whose manifest.json is not byte-for-byte ``to_json()`` (signed by another tool) still verifies."""
+    from serving.signing import SigningConfig, load_signer, load_trust
+
+    keys = _keys(tmp_path)
+    store, manifest = _signed_store(tmp_path, None)
+    version_dir = store.root / "fuel" / "3"
+    (version_dir / "manifest.json").write_text(manifest.to_json().replace("\n", "\r\n") + "\n\n")
+    signer = load_signer(SigningConfig(key=keys.key))
+    (version_dir / "model.sig").write_bytes(signer.sign_version(version_dir, "v").bundle)
+    result = _fetch(store, tmp_path, load_trust([keys.pub]))
+    assert result.signer is not None and b"\r\n" in (result.path / "manifest.json").read_bytes()
+
+
+def _refused(store, tmp_path, trust) -> str:
+    from serving.signing import SignatureError
+
+    with pytest.raises(SignatureError) as info:
+        _fetch(store, tmp_path, trust)
+    model_dir = tmp_path / "m" / "fuel"
+    assert local_versions(model_dir) == [] and list(model_dir.iterdir()) == []  # nothing renamed, staging gone
+    assert ".staging-" not in str(info.value) and "fuel/3" in str(info.value)
+    return info.value.reason
+
+
+def test_refusals_leave_nothing_on_disk(tmp_path):
+    import json
+
+    from serving.signing import load_trust
+
+    keys = _keys(tmp_path)
+    trust = load_trust([keys.pub])
+    store, _ = _signed_store(tmp_path / "unsigned", None)
+    assert _refused(store, tmp_path / "unsigned", trust) == "unsigned"
+    store, _ = _signed_store(tmp_path / "other", keys.other_key)
+    assert _refused(store, tmp_path / "other", trust) == "unknown_key"
+    # manifest.json changed after signing (valid, consistent with the files): only the signature can tell
+    store, _ = _signed_store(tmp_path / "manifest", keys.key)
+    data = json.loads(store.read_bytes("fuel/3/manifest.json"))
+    data["allow_breaking_change"] = True
+    store.write_bytes("fuel/3/manifest.json", json.dumps(data).encode())
+    assert _refused(store, tmp_path / "manifest", trust) == "tampered"
+    # a file changed after signing, and the manifest updated to match it
+    store, manifest = _signed_store(tmp_path / "file", keys.key)
+    store.write_bytes("fuel/3/saved_model.pb", b"a graph that was never signed")
+    changed = Manifest(**{**manifest.__dict__, "files": file_entries(store.root / "fuel" / "3")})
+    store.write_bytes("fuel/3/manifest.json", changed.to_json().encode())
+    assert _refused(store, tmp_path / "file", trust) == "tampered"
+
+
+def test_a_version_already_on_disk_is_verified_again(tmp_path):
+    from serving.signing import SignatureError, load_trust
+
+    keys = _keys(tmp_path)
+    store, _ = _signed_store(tmp_path, keys.key)
+    trust = load_trust([keys.pub])
+    first = _fetch(store, tmp_path, trust)
+    assert _fetch(store, tmp_path, trust).signer == first.signer
+    (first.path / "variables" / "variables.index").write_bytes(b"changed on the volume")
+    with pytest.raises(SignatureError, match="changed since signing: variables/variables.index"):
+        _fetch(store, tmp_path, trust)
+    assert Downloader(store, "fuel", tmp_path / "m" / "fuel").verify_local(3) is None  # no anchor: no check

@@ -455,3 +455,103 @@ def test_start_up_file_carries_labels_only_when_the_server_allows_them(env, runn
     running.config.write_startup_file(with_labels=True)
     text = env.settings.model_config_file.read_text()
     assert 'key: "stable"' in text and "value: 1" in text and "__candidate" not in text
+
+
+# -- signed models ------------------------------------------------------------------------------------
+@pytest.fixture
+def signed_env(env):
+    from serving.signing import SigningConfig, load_signer
+    from tests.tls import write_key_pair
+
+    key, pub = write_key_pair(env.tmp, "line-3")
+    operator_key, operator = write_key_pair(env.tmp, "operator")
+    env.settings = dataclasses.replace(env.settings, trusted_keys=(pub,), pointer_trusted_keys=(operator,))
+    env.signer, env.operator = load_signer(SigningConfig(key=key)), load_signer(SigningConfig(key=operator_key))
+    return env
+
+
+def sign(env, version):
+    root = env.tmp / "store" / "fuel" / str(version)
+    env.store.write_bytes(f"fuel/{version}/model.sig", env.signer.sign_version(root, f"fuel/{version}").bundle)
+
+
+def test_an_unsigned_candidate_is_refused_and_never_loaded(signed_env):
+    env = signed_env
+    publish(env, 1)
+    sign(env, 1)
+    events = Events()
+    w = make_worker(env, reporter=events)
+    w.tick()
+    w.tick()
+    assert w.state.stable == 1 and w.available
+    publish(env, 2)
+    w.tick()
+    mark = w.status()["bad"]["2"]
+    assert mark["reason"] == "signature" and "refused (unsigned)" in mark["detail"]
+    assert w.state.stable == 1 and not any(2 in r.get("fuel", ([],))[0] for r in env.server.reloads)
+    assert not (env.settings.model_base_path / "fuel" / "2").exists()
+    assert value(env, "plantserve_rollout_total", model="fuel", result="rejected", reason="signature") == 1
+    assert events.events[-1][1:] == ("Rejected", True)
+    reloads = len(env.server.reloads)
+    w.tick()
+    assert len(env.server.reloads) == reloads, "a refused version is not retried"
+    sign(env, 2)  # signing it afterwards is a new publication: it is tried again
+    w.tick()
+    assert w.state.stable == 2 and "2" not in w.status()["bad"]
+
+
+def test_a_tampered_stable_version_on_disk_is_refused_at_start_up(signed_env):
+    env = signed_env
+    for version in (1, 2):
+        publish(env, version)
+        sign(env, version)
+    w = make_worker(env)
+    w.tick()
+    assert w.state.stable == 2
+    data = env.settings.model_base_path / "fuel" / "2" / "variables" / "variables.data-00000-of-00001"
+    data.write_bytes(b"changed on the volume while the sidecar was down")
+    again = make_worker(env, CollectorRegistry())
+    again.tick()  # refuses 2 on disk (and removes it) ...
+    assert again.state.bad[2].reason == "signature" and "changed since signing" in again.state.bad[2].detail
+    assert not (env.settings.model_base_path / "fuel" / "2").exists()
+    again.tick()  # ... and starts from the newest version that verifies
+    assert again.bootstrapped and again.state.stable == 1
+
+
+def test_an_unsigned_pointer_is_ignored_and_said_so(signed_env):
+    env = signed_env
+    publish(env, 1)
+    sign(env, 1)
+    events = Events()
+    w = make_worker(env, reporter=events)
+    w.tick()
+    w.tick()
+    publish(env, 2)
+    sign(env, 2)
+    write_pointer(env.store, "fuel", RolloutPointer().with_blocked(2))  # unsigned: would block 2
+    for _ in range(2):
+        w.tick()
+    assert w.state.stable == 2, "the unsigned pointer was not followed"
+    assert "refused (unsigned)" in w.status()["errors"]["pointer"]
+    assert [e[1] for e in events.events].count("PointerRefused") == 1
+    assert value(env, "plantserve_pointer_refused_total", model="fuel", reason="unsigned") == 1
+    write_pointer(env.store, "fuel", RolloutPointer().with_blocked(2), signer=env.operator)
+    w.tick()
+    assert w.state.stable == 1 and "pointer" not in w.status()["errors"]
+
+
+def test_a_pinned_version_refused_at_start_up_is_not_downloaded_again_until_it_changes(signed_env):
+    env = signed_env
+    publish(env, 1)
+    publish(env, 2)  # unsigned
+    write_pointer(env.store, "fuel", RolloutPointer().with_pinned(2), signer=env.operator)
+    w = make_worker(env)
+    w.tick()
+    assert w.state.bad[2].reason == "signature" and not w.bootstrapped
+    downloads = value(env, "plantserve_sync_downloads_total", model="fuel", result="signature_error")
+    w.tick()
+    assert value(env, "plantserve_sync_downloads_total", model="fuel", result="signature_error") == downloads
+    assert "is pinned but was refused" in w.status()["errors"]["store"]
+    sign(env, 2)  # re-signed: tried again, and served
+    w.tick()
+    assert w.bootstrapped and w.state.stable == 2

@@ -35,10 +35,17 @@ spec:
         {{- if $t.dataPersistentVolumeClaim }}
         - --data-dir=/data
         {{- end }}
+        {{- with (include "plantserve.signingTrainingArgs" $root | trim) }}
+        # Signed at publish (OpenSSF model signing): model.sig goes up before manifest.json.
+        {{- . | nindent 8 }}
+        {{- end }}
       env:
         - name: HOME
           value: /tmp
         {{- include "plantserve.storeCredentialsEnv" $root | trim | nindent 8 }}
+        {{- with (include "plantserve.signingTrainingEnv" $root | trim) }}
+        {{- . | nindent 8 }}
+        {{- end }}
       securityContext:
         {{- toYaml $root.Values.securityContext | nindent 8 }}
       resources:
@@ -55,6 +62,9 @@ spec:
         - name: tmp
           mountPath: /tmp
         {{- include "plantserve.storeCredentialsMount" $root | nindent 8 }}
+        {{- with (include "plantserve.signingTrainingMount" $root | trim) }}
+        {{- . | nindent 8 }}
+        {{- end }}
         {{- if $t.dataPersistentVolumeClaim }}
         - name: data
           mountPath: /data
@@ -65,6 +75,9 @@ spec:
       emptyDir:
         sizeLimit: {{ $t.tmpSizeLimit }}
     {{- include "plantserve.storeCredentialsVolume" $root | nindent 4 }}
+    {{- with (include "plantserve.signingTrainingVolume" $root | trim) }}
+    {{- . | nindent 4 }}
+    {{- end }}
     {{- if $t.dataPersistentVolumeClaim }}
     - name: data
       persistentVolumeClaim:

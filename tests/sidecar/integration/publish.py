@@ -60,3 +60,42 @@ def incompatible(store: Store, version: int, saved: dict[str, Path]) -> None:
     sig = {"serving_default": {**m.signatures["serving_default"], "inputs": {
         **m.signatures["serving_default"]["inputs"], "weight": {"dtype": "DT_INT64", "shape": [-1]}}}}
     raw(store, saved["v_scale3"], dataclasses.replace(m, signatures=sig))
+
+
+# -- signed versions (issue 13) ------------------------------------------------------------------------
+def signed(store: Store, version: int, saved: dict[str, Path], name: str, tmp: Path, config,
+           now=None, model: str = "fuel") -> Manifest:
+    """Published as ``plantserve train --signing-key`` does: signed on a staged copy, model.sig before the
+    manifest. ``now`` signs at another time (a certificate that has expired since)."""
+    from serving.signing import load_signer, sign_staged
+    from serving.store.repository import ModelRepository
+
+    staged = tmp / f"signed-{model}-{version}"
+    shutil.copytree(saved[name], staged)
+    manifest = manifest_for(model, version, staged, SPECS[name])
+    signature = sign_staged(staged, manifest, load_signer(config, now=now))
+    ModelRepository(store, model).publish(staged, manifest, signature=signature)
+    return manifest
+
+
+def file_changed_after_signing(store: Store, version: int, saved: dict[str, Path], name: str, tmp: Path,
+                               config) -> None:
+    """Signed, then a variables shard changed in the bucket and the manifest updated to match it, as
+    someone with write access would: the sizes and sha256 agree, only the signature can tell."""
+    import hashlib
+
+    m = signed(store, version, saved, name, tmp, config)
+    shard = next(f for f in m.files if f.path.startswith("variables/variables.data"))
+    data = bytearray(store.read_bytes(f"fuel/{version}/{shard.path}"))
+    data[len(data) // 2] ^= 0xFF
+    store.write_bytes(f"fuel/{version}/{shard.path}", bytes(data))
+    files = [FileEntry(f.path, f.size, hashlib.sha256(data).hexdigest()) if f is shard else f for f in m.files]
+    store.write_bytes(f"fuel/{version}/manifest.json", dataclasses.replace(m, files=files).to_json().encode())
+
+
+def manifest_changed_after_signing(store: Store, version: int, saved: dict[str, Path], name: str, tmp: Path,
+                                   config) -> None:
+    """Signed, then manifest.json rewritten (still valid, every file still matching it)."""
+    m = signed(store, version, saved, name, tmp, config)
+    store.write_bytes(f"fuel/{version}/manifest.json",
+                      dataclasses.replace(m, metrics={"mae": 0.01}, allow_breaking_change=True).to_json().encode())

@@ -14,19 +14,22 @@ transition, shown in ``/status`` and exported as ``plantserve_model_phase``:
 phase              code
 =================  ====================================================================================
 ``starting``       ``worker._bootstrap``: ``decide.startup_version``, then ``store_view.StoreView.download``
-                   (``sync.Downloader``: staging dir, sha256 per file, rename) before the server starts
+                   (``sync.Downloader``: staging dir, sha256 per file, signature, rename) before the server starts
 ``loading``        ``worker._observe_server``; ``applier.ServingConfig`` sends labels only on AVAILABLE
                    versions (and writes the start-up file, with labels when the server allows them)
-``verifying``      ``worker._verify_stable`` -> ``probe.replay_golden`` (golden and ``explain`` outputs)
+``verifying``      ``transitions._verify_stable`` -> ``probe.replay_golden`` (golden and ``explain`` outputs)
 ``serving``        following the store: ``decide.target_version`` picks the next version
-``rolling_out``    ``worker._roll_out`` -> ``rollout.py``: download, verify (``compat.py``), load under a
+``rolling_out``    ``transitions._roll_out`` -> ``rollout.py``: download, verify (``compat.py``), load under a
                    shadow name, golden, latency probe (``probe.py``), promote (two-step label move)
 ``watching``       the rollback window: ``judge.PromotionJudge`` reads the server's own metrics
                    (``server_metrics.py``) and ``decide.rollback_reason`` judges them; a server restart
                    re-baselines instead of judging
-``rolling_back``   ``worker._switch_back``: ``stable`` moves to the still-loaded previous version
+``rolling_back``   ``transitions._switch_back``: ``stable`` moves to the still-loaded previous version
 ``degraded``       the server is unreachable or nothing is eligible: ``/status`` ``errors`` says why
 =================  ====================================================================================
+
+The worker (``worker.py``) observes and plans; the actions that change versions live in
+``transitions.py``.
 
 Around the workers::
 

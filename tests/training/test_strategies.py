@@ -22,7 +22,7 @@ def _weights(store: Path, model: str, version: int) -> list[np.ndarray]:
 
 def _settings(store: Path, model: str, strategy: str, epochs: int) -> TrainSettings:
     return TrainSettings(model=model, store=str(store), strategy=strategy, epochs=epochs, force=True,
-                         verbose=False, samples_per_class=100)
+                         quiet=True, samples_per_class=100)
 
 
 def test_incremental_starts_from_the_parents_weights(model_store_copy: Path) -> None:

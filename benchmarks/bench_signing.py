@@ -2,7 +2,7 @@
 
 The model is bench_sidecar's: a ~524 MB SavedModel in 8 variable shards (TensorFlow's
 ``MaxShardSizePolicy``), published once, signed with a throwaway P-256 key, to a loopback S3
-server (moto). Then, alternated (each goes first in every other round), best of ``ROUNDS`` (4) each:
+server (moto). Then, alternated (each goes first in every other round), best of PLANTSERVE_BENCH_SIGNING_ROUNDS (4) each:
 
 1. **Sync + verify, signing on vs off** (goal <= 1.15x), through the sidecar's real download path
    (``serving.sidecar.sync.Downloader`` with the sidecar's default settings: 4 files at once,
@@ -34,8 +34,15 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-SYNC_MB = int(os.environ.get("PLANTSERVE_BENCH_SYNC_MB", "500"))
-ROUNDS = int(os.environ.get("PLANTSERVE_BENCH_SIGNING_ROUNDS", "4"))
+
+
+def _sync_mb() -> int:
+    return int(os.environ.get("PLANTSERVE_BENCH_SYNC_MB", "500"))
+
+
+def _rounds() -> int:
+    return int(os.environ.get("PLANTSERVE_BENCH_SIGNING_ROUNDS", "4"))
+
 GOAL = 1.15
 _S3_ENV = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
 
@@ -110,7 +117,7 @@ def _publish(tmp: Path, uri: str, endpoint: str, key: Path):
     from serving.store.manifest import Manifest, PrimaryMetric, file_entries
     from serving.store.repository import ModelRepository
 
-    saved = _build_model(tmp / "big", SYNC_MB * 1024 * 1024)
+    saved = _build_model(tmp / "big", _sync_mb() * 1024 * 1024)
     manifest = Manifest(model="fuel", version=1, files=file_entries(saved), signatures={}, metrics={},
                         primary_metric=PrimaryMetric("mae", "min", 1.0), data_fingerprint="bench-signing")
     started = time.monotonic()
@@ -131,6 +138,7 @@ def main() -> None:
     from serving.store.manifest import MANIFEST_NAME
     from serving.store.repository import SIGNATURE_NAME
 
+    rounds = _rounds()
     tmp = Path(tempfile.mkdtemp(prefix="bench-signing-"))
     saved_env = {k: os.environ.get(k) for k in _S3_ENV}
     os.environ.update(_S3_ENV)
@@ -177,17 +185,17 @@ def main() -> None:
             assert result.signer is not None
             return result.path
 
-        for attempt in range(ROUNDS):  # alternate which goes first, so neither always meets a warmer server
+        for attempt in range(rounds):  # alternate which goes first, so neither always meets a warmer server
             order = (sync, sync_and_verify) if attempt % 2 == 0 else (sync_and_verify, sync)
             for step in order:
                 path = step(f"{step.__name__}-{attempt}")
-                if attempt < ROUNDS - 1 or step is sync:
+                if attempt < rounds - 1 or step is sync:
                     shutil.rmtree(path.parent)
                 else:
                     version_dir = path
 
         cli, rehash = [], []
-        for _ in range(ROUNDS):
+        for _ in range(rounds):
             started = time.monotonic()
             subprocess.run([str(Path(sys.executable).parent / "model_signing"), "verify", "key", str(version_dir),
                             "--signature", str(version_dir / SIGNATURE_NAME), "--public_key", str(pub)],
@@ -199,7 +207,7 @@ def main() -> None:
 
         off, on = min(plain), min(signed)
         print(f"  {'':48} {'signing off':>20} {'signing on':>20} {'ratio':>12}")
-        _row(f"sync + verify, seconds (best of {ROUNDS})", f"{off:.2f}", f"{on:.2f}",
+        _row(f"sync + verify, seconds (best of {rounds})", f"{off:.2f}", f"{on:.2f}",
              f"{on / off:.3f}x")
         _row(f"  goal <= {GOAL}x", "", "", "met" if on / off <= GOAL else "MISSED")
         _row("  of which model.sig GET + verification + rename", "", f"{min(verify_only) * 1000:.1f} ms", "")

@@ -10,15 +10,29 @@ Exit codes: 0 success, 1 failure at run time, 2 bad input (arguments, data, stor
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import logging
 import os
 import sys
 
-__all__ = ["main", "SUBCOMMANDS"]
+from serving import settings as spec
+from serving.settings import SettingsError, setting
+
+__all__ = ["main", "SUBCOMMANDS", "CommonSettings"]
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-LOG_LEVEL_ENV = "PLANTSERVE_LOG_LEVEL"
+
+
+@dataclasses.dataclass(frozen=True)
+class CommonSettings:
+    """What every subcommand takes, before or after its name."""
+
+    log_level: str = setting("INFO", help=f"log level: {', '.join(LOG_LEVELS)} (any case)",
+                             check=lambda v: None if v.upper() in LOG_LEVELS else f"must be one of {', '.join(LOG_LEVELS)}")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "log_level", self.log_level.upper())
 
 #: name -> (module, one-line help). Order is the order shown in --help.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -42,8 +56,7 @@ def _load(name: str):
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS, default=argparse.SUPPRESS,
-                        help=f"log level (default INFO) [{LOG_LEVEL_ENV}]")
+    spec.add_arguments(common, CommonSettings, suppress=True)
     parser = argparse.ArgumentParser(prog="plantserve", description=__doc__.splitlines()[0], parents=[common])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     chosen = next((a for a in argv if a in SUBCOMMANDS), None)
@@ -60,11 +73,12 @@ def main(argv: list[str] | None = None) -> int:
         args.raw_args = raw
     # TensorFlow's C++ start-up chatter (CUDA probing, CPU flags) is noise for operators.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    level = getattr(args, "log_level", None) or os.environ.get(LOG_LEVEL_ENV, "").strip().upper() or "INFO"
-    if level not in LOG_LEVELS:
-        print(f"plantserve: error: {LOG_LEVEL_ENV}={level!r} is not one of {', '.join(LOG_LEVELS)}", file=sys.stderr)
+    try:
+        common_settings = spec.build(CommonSettings, args)
+    except SettingsError as exc:
+        print(f"plantserve: error: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=common_settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return int(_load(args.command).run(args) or 0)
     except KeyboardInterrupt:

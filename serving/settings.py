@@ -4,8 +4,11 @@ come from that declaration.
 
 - A flag on the command line wins over the env; the env wins over the default. An empty env value counts
   as unset.
+- ``empty=VALUE`` makes an env variable that is set but empty mean VALUE (for example "no label").
 - The flag is ``--field-name`` and the env ``PLANTSERVE_FIELD_NAME`` unless the field names others
   (``env=""``: no env; ``flag=""``: env only). Units belong in the name (``..._seconds``, ``..._bytes``).
+  A class whose settings belong to one command may set ``ENV_PREFIX: ClassVar[str]`` (for example
+  ``"PLANTSERVE_DEMO_"``) so that its env names cannot collide with another process's.
 - Types come from the annotation: ``str``, ``int``, ``float``, ``bool`` (``--flag`` alone means true,
   ``--flag=false`` works too), ``Path``, ``X | None``, and ``tuple[X, ...]`` (comma-separated; a
   repeated flag adds to the list).
@@ -43,6 +46,7 @@ __all__ = ["SettingsError", "Spec", "setting", "add_arguments", "build", "specs"
 
 ENV_PREFIX = "PLANTSERVE_"
 _SPEC = "plantserve.setting"
+_UNSET = object()
 
 
 class SettingsError(ValueError):
@@ -68,6 +72,8 @@ class Spec:
     many: bool
     optional: bool
     group: str | None
+    empty: Any = None
+    has_empty: bool = False
 
     def where(self) -> str:
         parts = [p for p in (self.flag, self.env) if p]
@@ -76,10 +82,10 @@ class Spec:
 
 def setting(default: Any = None, *, help: str, flag: str | None = None, env: str | None = None,  # noqa: A002
             required: bool = False, check: Check | None = None, choices: tuple[Any, ...] | None = None,
-            group: str | None = None) -> Any:
+            group: str | None = None, empty: Any = _UNSET) -> Any:
     """A dataclass field that is also a flag and an env variable (see the module docstring)."""
     meta = {"help": help, "flag": flag, "env": env, "required": required, "check": check, "choices": choices,
-            "group": group}
+            "group": group, "empty": empty}
     if isinstance(default, (list, dict, set)):
         raise TypeError("use a tuple for a sequence default")
     return dataclasses.field(default=default, metadata={_SPEC: meta})
@@ -128,6 +134,7 @@ def _kind(annotation: Any) -> tuple[Callable[[str], Any], bool, bool]:
 def specs(cls: type) -> list[Spec]:
     """Every declared setting of ``cls``, in declaration order."""
     namespace = vars(sys.modules[cls.__module__])
+    prefix = getattr(cls, "ENV_PREFIX", ENV_PREFIX)
     out = []
     for f in dataclasses.fields(cls):
         meta = f.metadata.get(_SPEC)
@@ -136,14 +143,18 @@ def specs(cls: type) -> list[Spec]:
         hint = eval(f.type, namespace) if isinstance(f.type, str) else f.type  # noqa: S307 - the class's own annotation
         kind, many, optional = _kind(hint)
         flag = f"--{f.name.replace('_', '-')}" if meta["flag"] is None else meta["flag"]
-        env = ENV_PREFIX + f.name.upper() if meta["env"] is None else meta["env"]
+        env = prefix + f.name.upper() if meta["env"] is None else meta["env"]
+        has_empty = meta["empty"] is not _UNSET
         out.append(Spec(f.name, meta["help"], flag, env, f.default, meta["required"], meta["check"],
-                        meta["choices"], kind, many, optional, meta["group"]))
+                        meta["choices"], kind, many, optional, meta["group"], meta["empty"] if has_empty else None,
+                        has_empty))
     return out
 
 
-def add_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
-    """One flag per setting. Defaults are None so that :func:`build` can tell "not given" apart."""
+def add_arguments(parser: argparse.ArgumentParser, cls: type, *, suppress: bool = False) -> None:
+    """One flag per setting. Defaults are None so that :func:`build` can tell "not given" apart;
+    ``suppress=True`` leaves a flag that is not given out of the namespace altogether (for a parent
+    parser shared by a command and its subcommands, where a subcommand's None would hide the command's value)."""
     groups: dict[str, Any] = {}
     for spec in specs(cls):
         if not spec.flag:
@@ -152,13 +163,14 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
         shown = "" if spec.default in (None, ()) else f" (default {_show(spec.default)})"
         env = f" [{spec.env}]" if spec.env else ""
         text = f"{spec.help}{shown}{env}".replace("%", "%%")
+        absent = argparse.SUPPRESS if suppress else None
         if spec.kind is parse_bool and not spec.many:
-            target.add_argument(spec.flag, dest=spec.name, default=None, nargs="?", const="true", metavar="BOOL",
+            target.add_argument(spec.flag, dest=spec.name, default=absent, nargs="?", const="true", metavar="BOOL",
                                 help=text)
         elif spec.many:
-            target.add_argument(spec.flag, dest=spec.name, default=None, action="append", help=text)
+            target.add_argument(spec.flag, dest=spec.name, default=absent, action="append", help=text)
         else:
-            target.add_argument(spec.flag, dest=spec.name, default=None, help=text,
+            target.add_argument(spec.flag, dest=spec.name, default=absent, help=text,
                                 choices=[str(c) for c in spec.choices] if spec.choices else None)
 
 
@@ -176,17 +188,23 @@ def _parse(spec: Spec, raw: Any) -> Any:
 def build(cls: type, args: argparse.Namespace | None = None, env: Mapping[str, str] | None = None,
           **overrides: Any) -> Any:
     """The settings object: flags (``args``) over env over defaults, parsed and checked.
-    ``overrides`` are values that need no parsing, or fields that are not settings (a positional
-    argument, an object built from several flags)."""
+    ``overrides`` win outright, None included (``--latest`` means "no label" whatever the env says); they
+    are values that need no parsing, or fields that are not settings (a positional argument, an object
+    built from several flags)."""
     env = os.environ if env is None else env
     values: dict[str, Any] = {}
     for spec in specs(cls):
-        raw = overrides.get(spec.name, getattr(args, spec.name, None) if args is not None else None)
+        given = spec.name in overrides
+        raw = overrides[spec.name] if given else getattr(args, spec.name, None) if args is not None else None
         source = spec.flag or spec.env
-        if raw is None and spec.env and env.get(spec.env, "").strip() != "":
-            raw, source = env[spec.env], spec.env
+        blank = False
+        if raw is None and not given and spec.env and spec.env in env:
+            if env[spec.env].strip() != "":
+                raw, source = env[spec.env], spec.env
+            else:
+                blank, source = spec.has_empty, spec.env
         try:
-            value = spec.default if raw is None else _parse(spec, raw)
+            value = (None if given else spec.empty if blank else spec.default) if raw is None else _parse(spec, raw)
         except (TypeError, ValueError) as exc:
             raise SettingsError(f"{spec.where()}: {exc}") from exc
         if spec.required and value in (None, "", ()):

@@ -12,10 +12,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
-from serving.bench.settings import MODES, BenchSettings
+from serving import settings as spec
+from serving.bench.settings import BenchSettings
 
 __all__ = ["add_arguments", "run", "settings_from_args", "format_result"]
 
@@ -24,38 +24,12 @@ log = logging.getLogger(__name__)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", help="model name, e.g. fuel")
-    parser.add_argument("--target", required=True, help="gRPC host:port / dns:///... or REST http://host:port")
-    parser.add_argument("--mode", choices=MODES, default="closed",
-                        help="open: constant --rate, latency from scheduled time; closed: --concurrency in flight")
-    parser.add_argument("--rate", type=float, default=0.0, help="open loop: requests per second")
-    parser.add_argument("--concurrency", type=int, default=8, help="closed loop: requests in flight")
-    parser.add_argument("--connections", type=int, default=64, help="open loop over REST: max connections")
-    parser.add_argument("--warmup-seconds", type=float, default=2.0)
-    parser.add_argument("--duration-seconds", type=float, default=10.0)
-    parser.add_argument("--timeout-seconds", type=float, default=5.0, help="per-request deadline")
-    parser.add_argument("--workers", type=int, default=0, help="load processes (0: 1 for REST, 2 for gRPC)")
-    parser.add_argument("--signature", default="serving_default")
-    which = parser.add_mutually_exclusive_group()
-    which.add_argument("--version", type=int)
-    which.add_argument("--label", help="version label (default: none, the newest version)")
-    parser.add_argument("--batch", type=int, default=1, help="rows per request when inputs are synthesised")
-    parser.add_argument("--json", type=Path, dest="input_json", help="request inputs (as for plantserve predict)")
-    parser.add_argument("--out", type=Path, default=Path("var/bench"), help="directory for JSON, CSV and PNG")
-    parser.add_argument("--name", default="bench", help="file name stem for the outputs")
-    parser.add_argument("--no-plot", action="store_true", help="skip the PNG")
-    parser.add_argument("--ca-cert", type=Path)
-    parser.add_argument("--client-cert", type=Path)
-    parser.add_argument("--client-key", type=Path)
+    spec.add_arguments(parser, BenchSettings)
 
 
-def settings_from_args(args: argparse.Namespace) -> BenchSettings:
-    return BenchSettings(
-        target=args.target, model=args.model, mode=args.mode, rate=args.rate, concurrency=args.concurrency,
-        connections=args.connections, warmup_seconds=args.warmup_seconds, duration_seconds=args.duration_seconds,
-        timeout_seconds=args.timeout_seconds, workers=args.workers, signature=args.signature,
-        version=args.version, label=args.label, batch=args.batch, input_json=args.input_json, out_dir=args.out,
-        name=args.name, plot=not args.no_plot, ca_cert=args.ca_cert, client_cert=args.client_cert,
-        client_key=args.client_key)
+def settings_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> BenchSettings:
+    """Flags over ``PLANTSERVE_BENCH_*`` env over defaults; ValueError (a SettingsError) on bad input."""
+    return spec.build(BenchSettings, args, env, model=args.model)
 
 
 def format_result(result: dict[str, Any]) -> str:

@@ -1,4 +1,5 @@
-"""``plantserve bench``'s one frozen settings object, built from flags and validated up front.
+"""``plantserve bench``'s one frozen settings object, declared once (flag, ``PLANTSERVE_BENCH_*`` env,
+default, help) with :mod:`serving.settings`, built from flags and validated up front.
 
 >>> s = BenchSettings(target="http://localhost:8501", model="fuel", mode="open", rate=200)
 >>> s.protocol, s.total_seconds, s.effective_workers
@@ -9,10 +10,14 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
+from typing import ClassVar
+
+from serving.settings import setting
 
 __all__ = ["BenchSettings", "MODES"]
 
 MODES = ("open", "closed")
+_TLS = "TLS (gRPC)"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,27 +28,30 @@ class BenchSettings:
     requests in flight, each sent as soon as the previous one on its slot answers.
     """
 
-    target: str
-    model: str
-    mode: str = "closed"
-    rate: float = 0.0
-    concurrency: int = 8
-    connections: int = 64
-    warmup_seconds: float = 2.0
-    duration_seconds: float = 10.0
-    timeout_seconds: float = 5.0
-    workers: int = 0  # 0: choose (1 for REST, 2 for gRPC)
-    signature: str = "serving_default"
-    version: int | None = None
-    label: str | None = None
-    batch: int = 1
-    input_json: Path | None = None
-    out_dir: Path = Path("var/bench")
-    name: str = "bench"
-    plot: bool = True
-    ca_cert: Path | None = None
-    client_cert: Path | None = None
-    client_key: Path | None = None
+    ENV_PREFIX: ClassVar[str] = "PLANTSERVE_BENCH_"
+
+    model: str  # the positional argument
+    target: str = setting(help="gRPC host:port / dns:///... or REST http://host:port", required=True)
+    mode: str = setting("closed", choices=MODES, help="open: constant --rate, latency from the scheduled time; "
+                                                      "closed: --concurrency requests in flight")
+    rate: float = setting(0.0, help="open loop: requests per second")
+    concurrency: int = setting(8, help="closed loop: requests in flight")
+    connections: int = setting(64, help="open loop over REST: max connections")
+    warmup_seconds: float = setting(2.0, help="warm-up before the measured window")
+    duration_seconds: float = setting(10.0, help="the measured window")
+    timeout_seconds: float = setting(5.0, help="per-request deadline")
+    workers: int = setting(0, help="load processes (0: 1 for REST, 2 for gRPC)")
+    signature: str = setting("serving_default", help="signature to call")
+    version: int | None = setting(env="", help="address this version (default: the newest)")
+    label: str | None = setting(env="", help="address this version label (not with --version)")
+    batch: int = setting(1, help="rows per request when inputs are synthesised")
+    input_json: Path | None = setting(flag="--json", env="", help="request inputs (as for plantserve predict)")
+    out_dir: Path = setting(Path("var/bench"), flag="--out", help="directory for the JSON, CSV and PNG")
+    name: str = setting("bench", env="", help="file name stem for the outputs")
+    no_plot: bool = setting(False, help="skip the PNG")
+    ca_cert: Path | None = setting(group=_TLS, help="PEM CA bundle that signed the server's certificate")
+    client_cert: Path | None = setting(group=_TLS, help="PEM client certificate (mTLS)")
+    client_key: Path | None = setting(group=_TLS, help="PEM client key (mTLS)")
 
     def __post_init__(self) -> None:
         checks = {
@@ -58,6 +66,10 @@ class BenchSettings:
         if bad:
             raise ValueError(f"invalid bench settings: {', '.join(bad)} "
                              "(open mode needs --rate > 0; give --version or --label, not both)")
+
+    @property
+    def plot(self) -> bool:
+        return not self.no_plot
 
     @property
     def protocol(self) -> str:

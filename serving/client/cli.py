@@ -6,23 +6,24 @@
 
 A target starting with ``http://`` or ``https://`` uses REST, anything else gRPC. The request
 addresses the ``stable`` label unless ``--version``, ``--label`` or ``--latest`` says otherwise
-(``PLANTSERVE_CLIENT_DEFAULT_LABEL`` changes the default; empty means latest).
+(``PLANTSERVE_CLIENT_DEFAULT_LABEL`` changes the default; empty means latest). Every connection
+flag has its ``PLANTSERVE_CLIENT_*`` env variable (``--help`` lists them).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import logging
-import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
 from serving.client.errors import ClientError, InvalidInput
 from serving.client.files import Batch, read_csv, read_images, read_json
-from serving.client.settings import DEFAULT_LABEL, ClientSettings
+from serving import settings as spec
+from serving.client.settings import ClientSettings
 from serving.client.table import render
 
 __all__ = ["add_arguments", "add_connection_arguments", "run", "settings_from_args", "client_for", "read_batch"]
@@ -30,23 +31,15 @@ __all__ = ["add_arguments", "add_connection_arguments", "run", "settings_from_ar
 log = logging.getLogger(__name__)
 
 
-def add_connection_arguments(parser: argparse.ArgumentParser, timeout_seconds: float = 10.0) -> None:
-    """What every client command takes: the target, which version, the deadline, the output, TLS."""
-    parser.add_argument("--target", required=True,
-                        help="gRPC target (host:8500, dns:///svc:8500) or REST URL (http://host:8501)")
+def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
+    """What every client command takes: which version, the output, and :class:`ClientSettings` (the target,
+    the deadline, TLS, ...; declared once there, flags over ``PLANTSERVE_CLIENT_*`` env)."""
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--version", type=int, help="address this version")
     which.add_argument("--label", help="address this version label (default: stable)")
     which.add_argument("--latest", action="store_true", help="address the newest available version (no label)")
-    parser.add_argument("--timeout-seconds", type=float, default=timeout_seconds,
-                        help=f"per-call deadline (default {timeout_seconds:g})")
     parser.add_argument("--output", choices=["table", "json"], default="table")
-    tls = parser.add_argument_group("TLS (gRPC)")
-    tls.add_argument("--tls", action="store_true", help="TLS with the system roots")
-    tls.add_argument("--ca-cert", type=Path, help="PEM CA bundle that signed the server's certificate")
-    tls.add_argument("--client-cert", type=Path, help="PEM client certificate (mTLS)")
-    tls.add_argument("--client-key", type=Path, help="PEM client key (mTLS)")
-    tls.add_argument("--server-name", help="expected name in the server certificate, if not the target's host")
+    spec.add_arguments(parser, ClientSettings)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,14 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_connection_arguments(parser)
 
 
-def settings_from_args(args: argparse.Namespace, environ: dict[str, str] | None = None) -> ClientSettings:
-    environ = dict(os.environ) if environ is None else environ
-    default_label: str | None = environ.get("PLANTSERVE_CLIENT_DEFAULT_LABEL", DEFAULT_LABEL) or None
-    if args.latest:
-        default_label = None
-    return ClientSettings(target=args.target, timeout_seconds=args.timeout_seconds, default_label=default_label,
-                          tls=args.tls, ca_cert=args.ca_cert, client_cert=args.client_cert,
-                          client_key=args.client_key, server_name_override=args.server_name)
+def settings_from_args(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> ClientSettings:
+    """Flags over ``PLANTSERVE_CLIENT_*`` env over defaults; ``--latest`` means no default label."""
+    return spec.build(ClientSettings, args, environ, **({"default_label": None} if args.latest else {}))
 
 
 def client_for(settings: ClientSettings):
@@ -112,10 +100,10 @@ def _execute(args: argparse.Namespace, client: Any) -> tuple[dict[str, np.ndarra
             if sig.name.startswith("__"):  # e.g. __saved_model_init_op: not callable
                 continue
             for kind, tensors in (("input", sig.inputs), ("output", sig.outputs)):
-                for name, spec in tensors.items():
+                for name, tensor in tensors.items():
                     names.append(f"{sig.name}/{name}")
                     kinds.append(kind)
-                    specs.append(f"{spec.dtype} {list(spec.shape) if spec.shape is not None else '?'}")
+                    specs.append(f"{tensor.dtype} {list(tensor.shape) if tensor.shape is not None else '?'}")
         return {"tensor": np.array(names), "kind": np.array(kinds), "spec": np.array(specs)}, {}
     if args.classify:
         # Classify takes tf.Examples; the example features use the predict signature's input names.

@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--class", dest="target_class", help="image models: explain this class (name or index) "
                         "instead of the predicted one")
     parser.add_argument("--top", type=int, default=3, help="contributing features to show per row (default 3)")
-    add_connection_arguments(parser, timeout_seconds=30.0)
+    add_connection_arguments(parser)
 
 
 def _read(args: argparse.Namespace, client: Any) -> Batch:

@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import ClassVar
+
+from serving.settings import setting
 
 __all__ = ["ClientSettings", "ModelRef", "DEFAULT_LABEL", "DEFAULT_SIGNATURE", "LATEST"]
 
@@ -26,6 +29,7 @@ DEFAULT_LABEL = "stable"
 LATEST = ""
 DEFAULT_SIGNATURE = "serving_default"
 _MIB = 1024 * 1024
+_TLS = "TLS (gRPC)"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,27 +50,35 @@ class ModelRef:
 
 @dataclasses.dataclass(frozen=True)
 class ClientSettings:
-    """Everything a client needs; build once (from flags in the CLI) and pass down.
+    """Everything a client needs; build once (from flags in the CLI, ``serving.settings.build``, flags over
+    ``PLANTSERVE_CLIENT_*`` env over defaults) and pass down.
 
     ``target`` is a gRPC target (``dns:///host:8500``, ``host:8500``, ``ipv4:a:p,b:p``) for
     :class:`PredictClient`, or a base URL (``http://host:8501``) for :class:`RestClient`.
     TLS fields are PEM file paths; ``client_cert``/``client_key`` together enable mTLS.
     """
 
-    target: str
-    timeout_seconds: float = 10.0
-    default_label: str | None = DEFAULT_LABEL
-    max_message_bytes: int = 64 * _MIB
-    keepalive_seconds: float = 30.0
-    retry_attempts: int = 5
-    retry_initial_backoff_seconds: float = 0.05
-    retry_max_backoff_seconds: float = 2.0
-    load_balancing: str = "round_robin"
-    tls: bool = False
-    ca_cert: Path | None = None
-    client_cert: Path | None = None
-    client_key: Path | None = None
-    server_name_override: str | None = None
+    ENV_PREFIX: ClassVar[str] = "PLANTSERVE_CLIENT_"
+
+    target: str = setting(help="gRPC target (host:8500, dns:///svc:8500, ipv4:a:p,b:p) or REST base URL "
+                               "(http://host:8501)", required=True)
+    timeout_seconds: float = setting(10.0, help="per-call deadline")
+    default_label: str | None = setting(
+        DEFAULT_LABEL, flag="", empty=None,
+        help="the version label a request addresses when it names no version or label; empty: the newest version")
+    max_message_bytes: int = setting(64 * _MIB, help="largest gRPC message sent or received")
+    keepalive_seconds: float = setting(30.0, help="gRPC keepalive ping interval")
+    retry_attempts: int = setting(5, help="gRPC attempts per call on UNAVAILABLE (1-5, as gRPC caps it)")
+    retry_initial_backoff_seconds: float = setting(0.05, help="first retry backoff")
+    retry_max_backoff_seconds: float = setting(2.0, help="longest retry backoff")
+    load_balancing: str = setting("round_robin", choices=("round_robin", "pick_first"),
+                                  help="gRPC load balancing over the target's addresses")
+    tls: bool = setting(False, group=_TLS, help="TLS with the system roots")
+    ca_cert: Path | None = setting(group=_TLS, help="PEM CA bundle that signed the server's certificate")
+    client_cert: Path | None = setting(group=_TLS, help="PEM client certificate (mTLS, with --client-key)")
+    client_key: Path | None = setting(group=_TLS, help="PEM client key (mTLS)")
+    server_name_override: str | None = setting(flag="--server-name", group=_TLS,
+                                               help="expected name in the server certificate, if not the target's host")
 
     def __post_init__(self) -> None:
         checks = {

@@ -1,4 +1,5 @@
-"""Plain-text tables and headings for the demo's output.
+"""Headings, and the demo's style of the one table printer (:func:`serving.table.table`: indented, with
+a rule under the headers, floats to one decimal).
 
 Example::
 
@@ -9,37 +10,22 @@ Example::
 """
 from __future__ import annotations
 
-from typing import Any, Sequence, TextIO
+import functools
+from typing import TextIO
 
-__all__ = ["table", "heading", "cell", "ms", "TOTAL_STEPS"]
+from serving import table as _table
+
+__all__ = ["table", "heading", "ms", "TOTAL_STEPS"]
 
 #: The demo's numbered steps, shutdown included.
 TOTAL_STEPS = 10
 
-
-def cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.1f}"
-    return str(value)
+#: ``table(headers, rows)`` as the demo prints it.
+table = functools.partial(_table.table, indent="  ", rule=True, float_format="{:.1f}")
 
 
 def ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], indent: str = "  ") -> str:
-    """Left-aligned text columns, numbers right-aligned."""
-    text = [[cell(v) for v in row] for row in rows]
-    widths = [max([len(h), *(len(r[i]) for r in text)]) for i, h in enumerate(headers)]
-    numeric = [bool(rows) and all(isinstance(r[i], (int, float)) for r in rows) for i in range(len(headers))]
-
-    def line(values: Sequence[str]) -> str:
-        parts = [v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)]
-        return (indent + "  ".join(parts)).rstrip()
-
-    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in text)])
 
 
 def heading(out: TextIO, number: int, title: str, elapsed: float) -> None:

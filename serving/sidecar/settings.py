@@ -20,13 +20,15 @@ from typing import Mapping
 
 from serving import settings as spec
 from serving.settings import SettingsError, non_negative, positive, setting
+from serving.signing.flags import TRUSTED_CA_HELP, TRUSTED_IDENTITY_HELP, TRUSTED_KEYS_HELP
 
 __all__ = ["Settings", "SettingsError", "add_arguments"]
 
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _TLS = "TLS to the server's gRPC port"
 _GATES = "rollout gates"
-_SIGNING = "signed models (OpenSSF model signing, offline): any anchor makes a valid signature required"
+_SIGNING = ("signed models (OpenSSF model signing, offline): any anchor makes a valid signature required, checked "
+            "before a version is renamed into place or loaded, and on the stable version at start-up")
 
 
 def _model_names(models: tuple[str, ...] | None) -> str | None:
@@ -93,15 +95,9 @@ class Settings:
                                                "(0 = off)", check=non_negative, group=_GATES)
     rollback_min_requests: int = setting(20, help="requests seen after a promotion before automatic rollback may "
                                                   "judge", check=non_negative, group=_GATES)
-    trusted_keys: tuple[Path, ...] = setting(
-        (), help="PEM public keys (files, or directories such as a mounted ConfigMap) that a version's model.sig "
-                 "must verify with, before it is renamed into place or loaded (and the stable version on disk at "
-                 "start-up)", group=_SIGNING)
-    trusted_ca: Path | None = setting(help="PEM CA bundle that a version's signing certificate must chain to "
-                                           "(certificate mode)", group=_SIGNING)
-    trusted_identity: str | None = setting(help="with --trusted-ca: the identity the signing certificate must "
-                                                "carry (a subjectAltName email/URI/DNS name, or its subject CN)",
-                                           group=_SIGNING)
+    trusted_keys: tuple[Path, ...] = setting((), help=TRUSTED_KEYS_HELP, group=_SIGNING)
+    trusted_ca: Path | None = setting(help=TRUSTED_CA_HELP, group=_SIGNING)
+    trusted_identity: str | None = setting(help=TRUSTED_IDENTITY_HELP, group=_SIGNING)
     pointer_trusted_keys: tuple[Path, ...] = setting(
         (), help="PEM public keys that the fleet pointer's rollout.json.sig must verify with: an unsigned or "
                  "wrongly signed pointer, an older signed one (replay) or a deleted one is ignored and the last "

@@ -14,8 +14,8 @@ files, store, a version that is not published).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
-import os
 import sys
 import tempfile
 import threading
@@ -23,20 +23,30 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from .flags import add_trust_arguments, trust_from_args
+from serving import settings as spec
+from serving.settings import SettingsError, setting
 
-__all__ = ["add_arguments", "run"]
+from .flags import TrustSettings, add_trust_arguments, trust_settings
+
+__all__ = ["VerifySettings", "add_arguments", "run"]
+
+
+@dataclasses.dataclass(frozen=True)
+class VerifySettings:
+    """Where the version is and how to show it; the trust anchors are :class:`TrustSettings`."""
+
+    model: str  # the positional arguments
+    version: int
+    store: str = setting(help="DIR, file://DIR, s3://BUCKET/PREFIX or gs://BUCKET/PREFIX", required=True)
+    s3_endpoint_url: str | None = setting(help="S3-compatible endpoint, e.g. MinIO (or AWS_ENDPOINT_URL)")
+    json: bool = setting(False, env="", help="print the result as JSON")
+    quiet: bool = setting(False, env="", help="no download progress")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", help="model name, e.g. fuel")
     parser.add_argument("version", type=int, help="the published version to check")
-    parser.add_argument("--store", default=os.environ.get("PLANTSERVE_STORE"),
-                        help="DIR, file://DIR, s3://BUCKET/PREFIX or gs://BUCKET/PREFIX [PLANTSERVE_STORE]")
-    parser.add_argument("--s3-endpoint-url", default=os.environ.get("PLANTSERVE_S3_ENDPOINT_URL"),
-                        help="S3-compatible endpoint, e.g. MinIO [PLANTSERVE_S3_ENDPOINT_URL; AWS_ENDPOINT_URL]")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.add_argument("--quiet", action="store_true", help="no download progress")
+    spec.add_arguments(parser, VerifySettings)
     add_trust_arguments(parser)
 
 
@@ -76,7 +86,7 @@ def _print_result(model: str, version: int, uri: str, info, fetched, sizes: dict
               f"by a sidecar): {', '.join(fetched.unlisted)}")
 
 
-def _verify(args: argparse.Namespace, trust, out: TextIO) -> int:
+def _verify(args: VerifySettings, trust, out: TextIO) -> int:
     from serving.store import S3Options, open_store
     from serving.store.repository import ModelRepository
 
@@ -105,18 +115,21 @@ def _verify(args: argparse.Namespace, trust, out: TextIO) -> int:
     return 0
 
 
-def run(args: argparse.Namespace) -> int:
+def run(parsed: argparse.Namespace) -> int:
     from serving.store import StoreError, StoreIntegrityError, StoreNotFoundError
     from serving.store.manifest import ManifestError
 
     from .errors import SignatureError, TrustConfigError
 
-    what = f"{args.model} version {args.version}"
-    if not args.store:
-        print("plantserve verify: error: --store is required (or set PLANTSERVE_STORE)", file=sys.stderr)
+    what = f"{parsed.model} version {parsed.version}"
+    try:
+        args = spec.build(VerifySettings, parsed, model=parsed.model, version=parsed.version)
+        anchors: TrustSettings = trust_settings(parsed)
+    except SettingsError as exc:
+        print(f"plantserve verify: error: {exc}", file=sys.stderr)
         return 2
     try:
-        trust = trust_from_args(args)
+        trust = anchors.load()
         if not trust.configured:
             raise TrustConfigError("give --trusted-keys and/or --trusted-ca: there is nothing to verify against")
         return _verify(args, trust, sys.stderr)
@@ -134,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
 
-def _refused(args: argparse.Namespace, what: str, reason: str, message: str) -> None:
+def _refused(args: VerifySettings, what: str, reason: str, message: str) -> None:
     if args.json:
         print(json.dumps({"model": args.model, "version": args.version, "ok": False, "reason": reason,
                           "message": message}, indent=2, sort_keys=True))

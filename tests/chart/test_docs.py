@@ -104,3 +104,26 @@ def test_notes_print_endpoints_and_port_forward():
     assert "kubectl -n plantserve port-forward svc/plantserve 8500:8500 8501:8501" in notes
     assert "helm test plantserve" in notes
     assert "on GPU nodes" in notes
+
+
+def _declared_flags(*classes) -> set[str]:
+    from serving import settings as spec
+    from serving.cli import CommonSettings
+
+    return {s.flag for cls in (CommonSettings, *classes) for s in spec.specs(cls) if s.flag}
+
+
+def test_flags_the_values_table_names_are_the_processes_declared_settings():
+    """The chart README's rows say which flag a value sets; each must be a flag the process declares."""
+    from serving.signing.flags import SigningSettings
+    from serving.sidecar.settings import Settings
+    from training.settings import TrainSettings
+
+    declared = {"sidecar": _declared_flags(Settings), "training": _declared_flags(TrainSettings, SigningSettings)}
+    rows = re.findall(r"^\| `(?:sidecar|training)\.[^\n]*$", (CHART / "README.md").read_text(), re.M)
+    assert len(rows) > 10
+    cited = {(line.split("`")[1].split(".")[0], flag) for line in rows
+             for flag in re.findall(r"`(--[a-z][a-z0-9-]*)", line)}
+    assert ("sidecar", "--store") in cited
+    unknown = sorted(f"{process}: {flag}" for process, flag in cited if flag not in declared[process])
+    assert unknown == []

@@ -74,3 +74,25 @@ def test_default_label_comes_from_flags_then_environment():
     assert settings_from_args(parser.parse_args(base), prod).default_label == "prod"
     assert settings_from_args(parser.parse_args(base), {"PLANTSERVE_CLIENT_DEFAULT_LABEL": ""}).default_label is None
     assert settings_from_args(parser.parse_args([*base, "--latest"]), environ={}).default_label is None
+
+
+def test_latest_wins_over_the_environment_and_connection_settings_have_env_names():
+    import argparse
+
+    from serving.client.cli import add_arguments, settings_from_args
+    from serving.settings import SettingsError
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    base = ["fuel", "--status"]
+    env = {"PLANTSERVE_CLIENT_TARGET": "h:1", "PLANTSERVE_CLIENT_DEFAULT_LABEL": "prod",
+           "PLANTSERVE_CLIENT_TIMEOUT_SECONDS": "2.5"}
+    s = settings_from_args(parser.parse_args([*base, "--latest"]), env)
+    assert (s.target, s.default_label, s.timeout_seconds) == ("h:1", None, 2.5)
+    assert settings_from_args(parser.parse_args([*base, "--target", "h:2"]), env).target == "h:2"
+    try:
+        settings_from_args(parser.parse_args(base), {})
+    except SettingsError as exc:
+        assert "--target (or PLANTSERVE_CLIENT_TARGET) is required" in str(exc)
+    else:
+        raise AssertionError("a missing target must be refused")

@@ -32,7 +32,7 @@ if str(REPO) not in sys.path:
 
 
 
-def _sync_mb() -> int:
+def sync_mb() -> int:
     """Size of the synced model (PLANTSERVE_BENCH_SYNC_MB, default 500), read when the benchmark runs."""
     return int(os.environ.get("PLANTSERVE_BENCH_SYNC_MB", "500"))
 
@@ -61,7 +61,7 @@ def bench_sync(tmp: Path, moto) -> None:
     from labkit.pods import s3_store
     from labkit.savedmodels import Spec, build, publish
 
-    saved = build(tmp / "big", Spec(scale=1.0, pad_bytes=_sync_mb() * 1024 * 1024, shards_bytes=64 * 1024 * 1024))
+    saved = build(tmp / "big", Spec(scale=1.0, pad_bytes=sync_mb() * 1024 * 1024, shards_bytes=64 * 1024 * 1024))
     uri = moto.make_bucket("bench-sync")
     store = s3_store(moto, uri)
     manifest: Manifest = publish(store, "fuel", 1, saved, Spec(scale=1.0))

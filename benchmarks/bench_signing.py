@@ -34,14 +34,12 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-
-
-def _sync_mb() -> int:
-    return int(os.environ.get("PLANTSERVE_BENCH_SYNC_MB", "500"))
+from benchmarks.bench_sidecar import sync_mb  # noqa: E402 - the same model size as the sidecar's sync benchmark
 
 
 def _rounds() -> int:
     return int(os.environ.get("PLANTSERVE_BENCH_SIGNING_ROUNDS", "4"))
+
 
 GOAL = 1.15
 _S3_ENV = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
@@ -117,7 +115,7 @@ def _publish(tmp: Path, uri: str, endpoint: str, key: Path):
     from serving.store.manifest import Manifest, PrimaryMetric, file_entries
     from serving.store.repository import ModelRepository
 
-    saved = _build_model(tmp / "big", _sync_mb() * 1024 * 1024)
+    saved = _build_model(tmp / "big", sync_mb() * 1024 * 1024)
     manifest = Manifest(model="fuel", version=1, files=file_entries(saved), signatures={}, metrics={},
                         primary_metric=PrimaryMetric("mae", "min", 1.0), data_fingerprint="bench-signing")
     started = time.monotonic()

@@ -5,24 +5,16 @@ Prints a JSON line with the outputs and the blocked imports that were attempted.
 """
 from __future__ import annotations
 
-import importlib.abc
 import json
 import sys
 
+from tests.blocking import Blocker
+
 BLOCKED = ("tensorflow", "tensorflow_serving")
-attempts: list[str] = []
-
-
-class Blocker(importlib.abc.MetaPathFinder):
-    def find_spec(self, fullname, path=None, target=None):
-        if fullname.split(".")[0] in BLOCKED:
-            attempts.append(fullname)
-            raise ModuleNotFoundError(f"{fullname} is blocked in this test", name=fullname)
-        return None
 
 
 def main() -> int:
-    sys.meta_path.insert(0, Blocker())
+    blocker = Blocker(BLOCKED).install()
     target, model, inputs = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
     from serving.client import PredictClient, RestClient
 
@@ -30,9 +22,7 @@ def main() -> int:
     kw = {"default_label": None} if "--latest" in sys.argv else {}
     with cls(target, **kw) as client:
         outputs = client.predict(model, {k: v for k, v in inputs.items()})
-    loaded = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)
-    print(json.dumps({"outputs": {k: v.tolist() for k, v in outputs.items()}, "loaded": loaded,
-                      "attempts": attempts}))
+    print(json.dumps({"outputs": {k: v.tolist() for k, v in outputs.items()}, **blocker.report()}))
     return 0
 
 

@@ -18,7 +18,7 @@ def run_blocked(target: str, model: str, inputs: dict, *extra: str) -> dict:
 
 def test_blocker_really_blocks():
     res = subprocess.run([sys.executable, "-c", "import tests.client.no_tensorflow as m, sys; "
-                          "sys.meta_path.insert(0, m.Blocker()); import tensorflow"],
+                          "m.Blocker(m.BLOCKED).install(); import tensorflow"],
                          capture_output=True, text=True, timeout=60, cwd=REPO)
     assert res.returncode != 0 and "blocked in this test" in res.stderr
 
@@ -34,7 +34,7 @@ def test_predict_over_grpc_and_rest_without_tensorflow():
 def test_plantserve_predict_and_bench_cli_without_tensorflow(tmp_path):
     port = free_port()
     (tmp_path / "in.json").write_text('{"x": [1.0]}')
-    script = ("import sys, tests.client.no_tensorflow as m; sys.meta_path.insert(0, m.Blocker()); "
+    script = ("import sys, tests.client.no_tensorflow as m; m.Blocker(m.BLOCKED).install(); "
               "from serving.cli import main; sys.exit(main(sys.argv[1:]))")
     with FakeGrpcServer(port, Behaviour()):
         for args in (["predict", "fuel", "--target", f"127.0.0.1:{port}", "--json", str(tmp_path / "in.json")],

@@ -9,16 +9,16 @@ from __future__ import annotations
 import json
 import sys
 
-from tests.client.no_tensorflow import BLOCKED, Blocker, attempts
+from tests.blocking import Blocker
+from tests.client.no_tensorflow import BLOCKED
 
 
 def main() -> int:
-    sys.meta_path.insert(0, Blocker())
+    blocker = Blocker(BLOCKED).install()
     from serving.cli import main as plantserve
 
     code = plantserve(sys.argv[1:])
-    loaded = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)
-    print(json.dumps({"loaded": loaded, "attempts": attempts}), flush=True)
+    print(json.dumps(blocker.report()), flush=True)
     return code
 
 

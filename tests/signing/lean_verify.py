@@ -6,25 +6,17 @@ printed is JSON: what each verification found, and the blocked modules loaded or
 """
 from __future__ import annotations
 
-import importlib.abc
 import json
 import sys
 from pathlib import Path
 
+from tests.blocking import Blocker
+
 BLOCKED = ("model_signing", "OpenSSL", "sigstore", "sigstore_models", "sigstore_protobuf_specs", "pydantic")
-attempts: list[str] = []
-
-
-class Blocker(importlib.abc.MetaPathFinder):
-    def find_spec(self, fullname, path=None, target=None):
-        if fullname.split(".")[0] in BLOCKED:
-            attempts.append(fullname)
-            raise ModuleNotFoundError(f"{fullname} is blocked in this test", name=fullname)
-        return None
 
 
 def main() -> int:
-    sys.meta_path.insert(0, Blocker())
+    blocker = Blocker(BLOCKED).install()
     from serving.signing import SignatureError, load_trust, verify_bytes, verify_version
 
     key_dir, pub, cert_dir, ca, doc, doc_sig = map(Path, sys.argv[1:7])
@@ -38,8 +30,7 @@ def main() -> int:
         verify_version(key_dir, load_trust([pub]))
     except SignatureError as exc:
         found["tampered"] = exc.reason
-    loaded = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)
-    print(json.dumps({"found": found, "loaded": loaded, "attempts": attempts}))
+    print(json.dumps({"found": found, **blocker.report()}))
     return 0
 
 

@@ -17,11 +17,10 @@ from typing import Any, TextIO
 import numpy as np
 
 from serving.store import open_store
-from serving.store.manifest import ExplainSpec, Golden, Manifest, PrimaryMetric, TrustSpec, file_entries
+from serving.store.manifest import Golden, Manifest, PrimaryMetric, TrustSpec, file_entries
 from serving.store.repository import ModelRepository
 
 from .explain import report as explain_report
-from .explain.evaluate import TOLERANCE
 from .export import describe_signatures, export_version, load_signatures, read_warmup
 from .gate import check_gate
 from .models import get_task
@@ -155,12 +154,7 @@ def train_and_publish(settings: TrainSettings, out: TextIO = sys.stdout) -> RunR
                       "warmup_records": records,
                       "tensorflow": tf.__version__, "previous_latest": latest,
                       "data": {k: v for k, v in data.info.items() if k in ("source", "classes", "dropped_rows", "train_rows")}},
-            explain=ExplainSpec(
-                signature_name="explain", method=info.method, steps=info.steps, path=info.path,
-                baseline=info.baseline, features=info.features, prediction_output=info.prediction_output,
-                baseline_output=info.baseline_output, completeness_tolerance=TOLERANCE,
-                completeness_floor=info.floor, golden=explain_golden, evaluation={"test_split": completeness},
-                variants=info.variants),
+            explain=dataclasses.replace(info, golden=explain_golden, evaluation={"test_split": completeness}),
             trust=TrustSpec(signature_name="trust", method=trust_fit.method, threshold=trust_fit.threshold,
                             quantile=trust_fit.quantile, calibration_rows=trust_fit.calibration_rows,
                             details=trust_fit.details, evaluation=trust_figures),

@@ -13,10 +13,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-__all__ = ["completeness", "completeness_holds", "detection", "TOLERANCE"]
-
-#: Completeness must hold within this fraction of |prediction - baseline|.
-TOLERANCE = 0.02
+__all__ = ["completeness", "completeness_holds", "detection"]
 
 
 def completeness_holds(prediction: np.ndarray, baseline: np.ndarray, error: np.ndarray, tolerance: float,

@@ -8,8 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from ..models.base import ExplainInfo, PredictFn, Task, TaskData, TrustFit
-from .evaluate import TOLERANCE, completeness, detection
+from serving.store.manifest import ExplainSpec
+
+from ..models.base import PredictFn, Task, TaskData, TrustFit
+from .evaluate import completeness, detection
 
 __all__ = ["run_chunked", "evaluate_explain", "evaluate_trust", "numeric_outputs", "report", "CHUNK_ROWS"]
 
@@ -23,10 +25,10 @@ def run_chunked(fn: PredictFn, inputs: dict[str, np.ndarray], chunk: int = CHUNK
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
-def evaluate_explain(task: Task, info: ExplainInfo, explain: PredictFn, data: TaskData) -> dict[str, Any]:
+def evaluate_explain(task: Task, info: ExplainSpec, explain: PredictFn, data: TaskData) -> dict[str, Any]:
     out = run_chunked(explain, task.request(data.x_test))
-    return completeness(out[info.prediction_output], out[info.baseline_output], out["completeness_error"],
-                        TOLERANCE, info.floor)
+    return completeness(out[info.prediction_output], out[info.baseline_output], out[info.completeness_output],
+                        info.completeness_tolerance, info.completeness_floor)
 
 
 def evaluate_trust(task: Task, trust: PredictFn, data: TaskData) -> dict[str, Any]:
@@ -41,14 +43,14 @@ def numeric_outputs(outputs: dict[str, np.ndarray]) -> dict[str, Any]:
     return {k: np.asarray(v).tolist() for k, v in outputs.items() if np.asarray(v).dtype.kind in "fiub"}
 
 
-def report(model: str, info: ExplainInfo, completeness_figures: dict[str, Any], fit: TrustFit,
+def report(model: str, info: ExplainSpec, completeness_figures: dict[str, Any], fit: TrustFit,
            trust_figures: dict[str, Any]) -> str:
     c = completeness_figures
     lines = [
         f"{model}: explanations ({info.method}, {info.steps} steps) on {c['rows']} test rows",
-        f"  completeness error / max(|{info.prediction_output} - {info.baseline_output}|, {info.floor:g}): "
+        f"  completeness error / max(|{info.prediction_output} - {info.baseline_output}|, {info.completeness_floor:g}): "
         f"median {c['median_relative_error']:.3%}, p99 {c['p99_relative_error']:.3%}, "
-        f"max {c['max_relative_error']:.3%}  ({c['within_tolerance']:.1%} of rows within {TOLERANCE:.0%})",
+        f"max {c['max_relative_error']:.3%}  ({c['within_tolerance']:.1%} of rows within {info.completeness_tolerance:.0%})",
         f"{model}: input trust ({fit.method}), threshold {fit.threshold:.4g} "
         f"(the {fit.quantile:.1%} quantile of {fit.calibration_rows} validation rows)",
         f"  false alarms on the test split: {trust_figures['false_alarm_rate']:.1%} of {trust_figures['test_rows']}",
@@ -56,6 +58,6 @@ def report(model: str, info: ExplainInfo, completeness_figures: dict[str, Any], 
     for name, figures in trust_figures["ood"].items():
         lines.append(f"  detected {name:<15} {figures['detection_rate']:>7.1%} of {figures['rows']}")
     if not c["holds"]:
-        lines.append(f"  WARNING: completeness is above {TOLERANCE:.0%} on {1 - c['within_tolerance']:.1%} of test rows: "
+        lines.append(f"  WARNING: completeness is above {info.completeness_tolerance:.0%} on {1 - c['within_tolerance']:.1%} of test rows: "
                      "raise --explain-steps")
     return "\n".join(lines)

@@ -7,9 +7,11 @@ from typing import Any, Callable
 
 import numpy as np
 
+from serving.store.manifest import ExplainSpec
+
 from ..settings import TrainSettings
 
-__all__ = ["Task", "TaskData", "PredictFn", "TrustFit", "ExplainInfo", "TRUST_QUANTILE"]
+__all__ = ["Task", "TaskData", "PredictFn", "TrustFit", "TRUST_QUANTILE"]
 
 #: The serving signature as a function: {input name: array} -> {output name: array}.
 PredictFn = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
@@ -41,26 +43,6 @@ class TrustFit:
     params: Any
     #: JSON-able facts recorded in the manifest (features, components, penalties, ...).
     details: dict[str, Any] = dataclasses.field(default_factory=dict)
-
-
-@dataclasses.dataclass(frozen=True)
-class ExplainInfo:
-    """What the ``explain`` signature computes, recorded in the manifest."""
-
-    method: str
-    steps: int
-    #: Quadrature of the path integral: {"rule": "midpoint", "power": p} (nodes a = t**p).
-    path: dict[str, Any]
-    baseline: dict[str, Any]
-    #: The order of the last axis of ``attributions`` (fuel), or the one image input (defect).
-    features: list[str]
-    #: Outputs whose difference the attributions add up to: prediction - baseline.
-    prediction_output: str
-    baseline_output: str
-    #: Completeness rule: |error| <= tolerance * max(|prediction - baseline|, floor).
-    floor: float
-    #: Extra explain signatures (name -> what differs), e.g. a requested class.
-    variants: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 #: The quantile of validation distances a trust threshold is set at.
@@ -110,7 +92,7 @@ class Task(abc.ABC):
         """Fit the distance-from-training estimator on the training split; calibrate on validation."""
 
     @abc.abstractmethod
-    def explain_info(self, data: TaskData, explain_steps: int | None = None) -> ExplainInfo: ...
+    def explain_info(self, data: TaskData, explain_steps: int | None = None) -> ExplainSpec: ...
 
     @abc.abstractmethod
     def ood_sets(self, data: TaskData) -> dict[str, np.ndarray]:

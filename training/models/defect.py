@@ -17,7 +17,9 @@ import numpy as np
 from ..data.defects import CLASSES, generate
 from ..data.imagedir import load_image_dir
 from ..settings import TrainSettings
-from .base import ExplainInfo, PredictFn, Task, TaskData, TrustFit
+from serving.store.manifest import ExplainSpec
+
+from .base import PredictFn, Task, TaskData, TrustFit
 
 __all__ = ["DefectTask"]
 
@@ -153,7 +155,7 @@ class DefectTask(Task):
 
         return fit_trust(model, data)
 
-    def explain_info(self, data: TaskData, explain_steps: int | None = None) -> ExplainInfo:
+    def explain_info(self, data: TaskData, explain_steps: int | None = None) -> ExplainSpec:
         from .defect_explain import explain_info
 
         return explain_info(explain_steps or self.default_explain_steps)

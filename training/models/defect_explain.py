@@ -32,7 +32,9 @@ import numpy as np
 
 from ..explain.integrate import integrated_gradients
 from ..explain.trust import ClassGaussians, Gaussian, calibrate
-from .base import TRUST_QUANTILE, ExplainInfo, TaskData, TrustFit
+from serving.store.manifest import ExplainSpec
+
+from .base import TRUST_QUANTILE, TaskData, TrustFit
 
 __all__ = ["add_explain", "fit_trust", "explain_info", "image_statistics", "PATH_POWER", "COMPLETENESS_FLOOR"]
 
@@ -117,13 +119,13 @@ def fit_trust(model: Any, data: TaskData) -> TrustFit:
                     })
 
 
-def explain_info(steps: int) -> ExplainInfo:
-    return ExplainInfo(
-        method="integrated_gradients", steps=steps, path={"rule": "midpoint", "power": PATH_POWER},
+def explain_info(steps: int) -> ExplainSpec:
+    return ExplainSpec(
+        signature_name="explain", method="integrated_gradients", steps=steps, path={"rule": "midpoint", "power": PATH_POWER},
         baseline={"kind": "featureless_surface", "space": "per-image standardised pixels",
                   "description": "z = 0: what any uniform image becomes after the network's standardisation"},
         features=["image"], prediction_output="explained_probability", baseline_output="baseline_probability",
-        floor=COMPLETENESS_FLOOR,
+        completeness_floor=COMPLETENESS_FLOOR,
         variants={"explain_class": "takes class_id [n] int64 too and explains that class instead of the predicted"})
 
 

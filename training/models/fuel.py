@@ -20,7 +20,9 @@ import numpy as np
 
 from ..data.fuel import FEATURES, load_fuel
 from ..settings import TrainSettings
-from .base import ExplainInfo, PredictFn, Task, TaskData, TrustFit
+from serving.store.manifest import ExplainSpec
+
+from .base import PredictFn, Task, TaskData, TrustFit
 
 __all__ = ["FuelTask"]
 
@@ -156,7 +158,7 @@ class FuelTask(Task):
 
         return fit_trust(data)
 
-    def explain_info(self, data: TaskData, explain_steps: int | None = None) -> ExplainInfo:
+    def explain_info(self, data: TaskData, explain_steps: int | None = None) -> ExplainSpec:
         from .fuel_explain import explain_info
 
         return explain_info(data.info["medians"], explain_steps or self.default_explain_steps)

@@ -26,7 +26,9 @@ import numpy as np
 from ..data.fuel import FEATURES
 from ..explain.integrate import integrated_gradients
 from ..explain.trust import Gaussian, calibrate
-from .base import TRUST_QUANTILE, ExplainInfo, TaskData, TrustFit
+from serving.store.manifest import ExplainSpec
+
+from .base import TRUST_QUANTILE, TaskData, TrustFit
 
 __all__ = ["add_explain", "fit_trust", "explain_info", "trust_features", "INVALID_ORIGIN_PENALTY", "PATH_POWER",
            "COMPLETENESS_FLOOR_MPG"]
@@ -85,12 +87,12 @@ def fit_trust(data: TaskData) -> TrustFit:
     })
 
 
-def explain_info(medians: np.ndarray, steps: int) -> ExplainInfo:
-    return ExplainInfo(
-        method="integrated_gradients", steps=steps, path={"rule": "midpoint", "power": PATH_POWER},
+def explain_info(medians: np.ndarray, steps: int) -> ExplainSpec:
+    return ExplainSpec(
+        signature_name="explain", method="integrated_gradients", steps=steps, path={"rule": "midpoint", "power": PATH_POWER},
         baseline={"kind": "training_medians", "values": {f: float(v) for f, v in zip(FEATURES, medians)}},
         features=list(FEATURES), prediction_output="mpg", baseline_output="baseline_mpg",
-        floor=COMPLETENESS_FLOOR_MPG)
+        completeness_floor=COMPLETENESS_FLOOR_MPG)
 
 
 def add_explain(module: Any, model: Any, medians_array: np.ndarray, trust: TrustFit,

@@ -34,6 +34,7 @@ def test_stop_all_kills_the_whole_group_even_if_it_ignores_sigterm(tmp_path: Pat
 
 
 def test_signals_inside_a_shielded_section_are_raised_after_it() -> None:
+    before = signal.getsignal(signal.SIGINT)  # SIG_IGN when the suite runs in the background of a plain shell
     with SignalGuard() as guard:
         with pytest.raises(Interrupted) as caught:
             with guard.shielded():
@@ -45,4 +46,5 @@ def test_signals_inside_a_shielded_section_are_raised_after_it() -> None:
         with guard.shielded(drop=True):  # clean-up: a second Ctrl-C does not cut it short
             os.kill(os.getpid(), signal.SIGINT)
             wait_until(lambda: guard.received, timeout=5, what="the handler to run")
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        assert signal.getsignal(signal.SIGINT) is not before  # the guard's own handler while it is active
+    assert signal.getsignal(signal.SIGINT) is before

@@ -46,7 +46,8 @@ def _seconds() -> float:
     return float(os.environ.get("PLANTSERVE_BENCH_SECONDS", "3"))
 
 
-def _store(tmp: Path) -> Path:
+def fuel_store(tmp: Path) -> Path:
+    """PLANTSERVE_BENCH_STORE, or a store under ``tmp`` with a freshly trained fuel model."""
     store = os.environ.get("PLANTSERVE_BENCH_STORE")
     if store:
         return Path(store)
@@ -267,7 +268,7 @@ def main() -> None:
     before = os.environ.get("PLANTSERVE_BENCH_BEFORE")
     with tempfile.TemporaryDirectory(prefix="bench_server_") as tmp_dir:
         tmp = Path(tmp_dir)
-        store = _store(tmp)
+        store = fuel_store(tmp)
         measure(_eager_caller(store, 1), "TF2 eager", "-", 1, 1)  # the floor before, for the ratio
         if before:
             for batching in (False, True):

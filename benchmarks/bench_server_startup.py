@@ -22,28 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.bench_server import FEATURES, fuel_store
+from labkit.procs import free_port
+
 REPO = Path(__file__).resolve().parents[1]
-FEATURES = ("cylinders", "displacement", "horsepower", "weight", "acceleration", "model_year", "origin")
 GOAL_SECONDS, BEFORE_SECONDS = 3.0, 6.5
 RUNS = 3
-
-
-def _store(tmp: Path) -> Path:
-    store = os.environ.get("PLANTSERVE_BENCH_STORE")
-    if store:
-        return Path(store)
-    path = tmp / "store"
-    subprocess.run([sys.executable, "-m", "serving.cli", "train", "fuel", "--store", str(path), "--quiet"],
-                   cwd=REPO, check=True, capture_output=True, text=True)
-    return path
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _request():
@@ -63,7 +47,7 @@ def time_to_first_prediction(store: Path, log: Path) -> float:
 
     from serving.protocol import services
 
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PLANTSERVE_SERVE_HOST": "127.0.0.1"}
     args = [sys.executable, "-m", "serving.cli", "--log-level", "WARNING", "serve", f"--port={port}",
             "--model_name=fuel", f"--model_base_path={store / 'fuel'}"]
@@ -115,7 +99,7 @@ def time_bad_config(tmp: Path) -> float:
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench_startup_") as tmp_dir:
         tmp = Path(tmp_dir)
-        store = _store(tmp)
+        store = fuel_store(tmp)
         ours = [time_to_first_prediction(store, tmp / f"serve-{i}.log") for i in range(RUNS)]
         before = [time_import_and_load(store) for _ in range(RUNS)]
         rejection = min(time_bad_config(tmp) for _ in range(RUNS))

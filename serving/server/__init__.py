@@ -5,7 +5,8 @@ API, without importing its Python package) and speaks TF Serving's gRPC and REST
 Serving's semantics (see ``shared/TFSERVING.md``): the same flags, model config, version policies,
 labels, error codes and messages, warmup, metrics and batching. Modules:
 
-- ``flags``: tensorflow_model_server's flags, parsed once into a frozen ``ServerSettings``;
+- ``flags``: tensorflow_model_server's flags, declared once as the frozen ``ServerSettings`` (with
+  ``serving.settings``) and parsed with TF Serving's rules;
 - ``startup``: flag combinations and config files, checked before TensorFlow loads;
 - ``config``: ``ModelServerConfig`` building and validation;
 - ``versions``: version directories on disk and version policies;

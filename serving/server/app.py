@@ -211,7 +211,7 @@ def serve(argv: list[str]) -> int:
     if settings.version:
         print(f"TensorFlow ModelServer: {VERSION}\nTensorFlow Library: {tfc.version()}")
         return 0
-    for name in settings.ignored:
+    for name in parsed.ignored:
         log.warning("--%s is accepted for compatibility and has no effect in plantserve serve", name)
     stop = threading.Event()
     server: ModelServer | None = None

@@ -89,3 +89,23 @@ def test_a_bad_config_is_refused_without_loading_tensorflow(tmp_path):
     assert f"Failed to start server. Error: INVALID_ARGUMENT: Invalid protobuf file: '{bad}'" in result.stdout
     assert "rc 255 tf False lib False" in result.stdout
     assert "Error parsing text-format tensorflow.serving.ModelServerConfig: 1:1:" in result.stderr
+
+
+def test_a_bad_flag_is_refused_without_loading_tensorflow():
+    """``plantserve serve`` with a value TF Serving cannot parse: TF's text, exit 255, TensorFlow never loaded."""
+    script = ("import sys\nfrom serving.cli import main\n"
+              "rc = main(['serve', '--model_base_path=/m', '--port=eighty'])\n"
+              "maps = open('/proc/self/maps').read()\n"
+              "print('rc', rc, 'tf', 'tensorflow' in sys.modules, 'lib', 'libtensorflow' in maps)\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert "rc 255 tf False lib False" in result.stdout
+    assert "Couldn't interpret value eighty for flag port." in result.stderr
+    assert "\t--port=8500\tint\tPort to listen on for gRPC API" in result.stdout  # the usage follows
+
+
+def test_the_flags_module_stays_light():
+    """Flags are parsed before anything heavy loads: the declaration needs the standard library only."""
+    script = ("import sys\nimport serving.server.flags\n"
+              "print(sorted(m for m in ('google.protobuf', 'grpc', 'numpy', 'tensorflow') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert result.stdout.strip() == "[]", result.stderr

@@ -20,7 +20,13 @@ M = TypeVar("M", bound=Message)
 
 
 class ConfigFileError(ValueError):
-    """A config file that is missing or not a valid text proto."""
+    """A config file that is missing or not a valid text proto. ``str()`` is TF Serving's status text;
+    ``parse_error`` is protobuf's own line (``Error parsing text-format NAME: L:C: detail``), which TF
+    Serving writes to stderr before the status, or None when the file could not be read."""
+
+    def __init__(self, status: str, parse_error: str | None = None) -> None:
+        super().__init__(status)
+        self.parse_error = parse_error
 
 
 def parse_text(text: str, cls: type[M]) -> M:
@@ -37,7 +43,10 @@ def read_text_file(path: str | Path, cls: type[M]) -> M:
     try:
         return parse_text(text, cls)
     except text_format.ParseError as exc:
-        raise ConfigFileError(f"INVALID_ARGUMENT: Invalid protobuf file: '{path}' ({exc})") from exc
+        detail = str(exc).split(" : ", 1)[-1]
+        raise ConfigFileError(f"INVALID_ARGUMENT: Invalid protobuf file: '{path}'",
+                              f"Error parsing text-format {cls.DESCRIPTOR.full_name}: {exc.GetLine()}:"
+                              f"{exc.GetColumn()}: {detail}") from exc
 
 
 def to_text(message: Message) -> str:

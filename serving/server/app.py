@@ -33,6 +33,7 @@ from serving.server.source import FileSystemSource
 from serving.server.startup import StartupError, StartupFiles, read_startup_files, session_threads
 from serving.server.status import ServingError
 from serving.server.warmup import replay_warmup
+from serving.settings import SettingsError
 
 __all__ = ["ModelServer", "StartupError", "serve", "VERSION"]
 
@@ -174,7 +175,10 @@ class ModelServer:
             try:
                 config = read_text_file(self.settings.model_config_file, ModelServerConfig)
                 self.manager.apply_config(config.model_config_list)
-            except (ConfigFileError, ServingError) as exc:
+            except ConfigFileError as exc:
+                log.error("PollFilesystemAndReloadConfig failed to ReloadConfig: %s%s", exc,
+                          f" ({exc.parse_error})" if exc.parse_error else "")
+            except ServingError as exc:
                 log.error("PollFilesystemAndReloadConfig failed to ReloadConfig: %s", exc)
 
     # ----- shutdown ---------------------------------------------------------------------------------
@@ -198,7 +202,7 @@ def serve(argv: list[str]) -> int:
     """The ``plantserve serve`` process: parse flags, start, wait for SIGTERM. Returns the exit code."""
     try:
         parsed = flags_mod.parse(argv)
-    except flags_mod.FlagError as exc:
+    except SettingsError as exc:  # a FlagError (TF's text), or a bad PLANTSERVE_SERVE_HOST-style env value
         print(exc, file=sys.stderr, flush=True)
         print(flags_mod.usage(), flush=True)
         return 255

@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from pathlib import Path
 from typing import TextIO, TypeVar
 
-from google.protobuf import text_format
 from google.protobuf.message import Message
 
 from serving.protocol.messages import BatchingParameters, ModelServerConfig, MonitoringConfig, SSLConfig
-from serving.protocol.textproto import parse_text
+from serving.protocol.textproto import ConfigFileError, read_text_file
 from serving.server.batching import BatchingOptions, options_from_proto
 from serving.server.config import single_model_config
 from serving.server.flags import ServerSettings
@@ -46,19 +44,13 @@ class StartupFiles:
 
 
 def _read(path: str, cls: type[M], stderr: TextIO | None) -> M:
-    """``ParseProtoTextFile``: the file's bytes (NOT_FOUND with the OS's words), then the text parser."""
+    """``ParseProtoTextFile``, with protobuf's own line on ``stderr`` before the status, as TF Serving."""
     try:
-        text = Path(path).read_text()
-    except OSError as exc:
-        raise StartupError(f"NOT_FOUND: {path}; {exc.strerror or exc}") from exc
-    try:
-        return parse_text(text, cls)
-    except text_format.ParseError as exc:
-        detail = str(exc).split(" : ", 1)[-1]
-        if stderr is not None:
-            print(f"Error parsing text-format {cls.DESCRIPTOR.full_name}: {exc.GetLine()}:{exc.GetColumn()}: {detail}",
-                  file=stderr, flush=True)
-        raise StartupError(f"INVALID_ARGUMENT: Invalid protobuf file: '{path}'") from exc
+        return read_text_file(path, cls)
+    except ConfigFileError as exc:
+        if exc.parse_error and stderr is not None:
+            print(exc.parse_error, file=stderr, flush=True)
+        raise StartupError(str(exc)) from exc
 
 
 def session_threads(s: ServerSettings) -> tuple[int, int]:

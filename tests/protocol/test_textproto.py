@@ -21,8 +21,9 @@ def test_files_parse_and_print_back(tmp_path) -> None:
 
 def test_errors_name_the_file_as_tf_serving_does(tmp_path) -> None:
     (tmp_path / "bad").write_text("nonsense {")
-    with pytest.raises(ConfigFileError, match=r"INVALID_ARGUMENT: Invalid protobuf file: '.*bad' \(1:"):
+    with pytest.raises(ConfigFileError, match=r"^INVALID_ARGUMENT: Invalid protobuf file: '.*bad'$") as caught:
         read_text_file(tmp_path / "bad", messages.ModelServerConfig)
+    assert caught.value.parse_error.startswith("Error parsing text-format tensorflow.serving.ModelServerConfig: 1:")
     with pytest.raises(ConfigFileError, match="NOT_FOUND: .*missing; No such file"):
         read_text_file(tmp_path / "missing", messages.ModelServerConfig)
 

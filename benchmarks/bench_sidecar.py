@@ -199,21 +199,16 @@ class Window:
 
 def main() -> None:
     from labkit.moto import start_moto
+    from labkit.procs import environ
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-sidecar-"))
     moto = start_moto(tmp)
-    saved_env = {k: os.environ.get(k) for k in moto.env}
-    os.environ.update(moto.env)
     try:
-        bench_sync(tmp, moto)
-        bench_swap_and_ttl(tmp, moto)
+        with environ(moto.env):
+            bench_sync(tmp, moto)
+            bench_swap_and_ttl(tmp, moto)
     finally:
         moto.proc.stop()
-        for k, v in saved_env.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -136,103 +136,99 @@ def main() -> None:
     from serving.store.manifest import MANIFEST_NAME
     from serving.store.repository import SIGNATURE_NAME
 
+    from labkit.procs import environ
+
     rounds = _rounds()
     tmp = Path(tempfile.mkdtemp(prefix="bench-signing-"))
-    saved_env = {k: os.environ.get(k) for k in _S3_ENV}
-    os.environ.update(_S3_ENV)
-    moto, endpoint = _start_moto(tmp)
-    try:
-        import boto3
+    with environ(_S3_ENV):
+        moto, endpoint = _start_moto(tmp)
+        try:
+            import boto3
 
-        boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="bench-signing")
-        uri = "s3://bench-signing"
-        key, pub = _key_pair(tmp)
-        manifest, sign_seconds = _publish(tmp, uri, endpoint, key)
-        shards = sum(1 for f in manifest.files if "variables.data" in f.path)
-        print(f"signed sync: {manifest.total_bytes / 1e6:.0f} MB in {len(manifest.files)} files ({shards} variable "
-              f"shards), loopback moto S3; signing it at publish took {sign_seconds:.2f} s")
-        settings = Settings(store=uri, models=("fuel",), model_base_path=tmp, model_config_file=tmp / "unused",
-                            s3_endpoint_url=endpoint)
-        store = open_store(uri, s3=s3_options(settings))
-        trust = load_trust([pub])
+            boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="bench-signing")
+            uri = "s3://bench-signing"
+            key, pub = _key_pair(tmp)
+            manifest, sign_seconds = _publish(tmp, uri, endpoint, key)
+            shards = sum(1 for f in manifest.files if "variables.data" in f.path)
+            print(f"signed sync: {manifest.total_bytes / 1e6:.0f} MB in {len(manifest.files)} files ({shards} variable "
+                  f"shards), loopback moto S3; signing it at publish took {sign_seconds:.2f} s")
+            settings = Settings(store=uri, models=("fuel",), model_base_path=tmp, model_config_file=tmp / "unused",
+                                s3_endpoint_url=endpoint)
+            store = open_store(uri, s3=s3_options(settings))
+            trust = load_trust([pub])
 
-        def import_seconds(module: str) -> float:  # a fresh process: what a sidecar pays once at start-up
-            return min(float(subprocess.run(
-                [sys.executable, "-c", f"import time; t = time.monotonic(); import {module}; "
-                                       "print(time.monotonic() - t)"],
-                check=True, capture_output=True, text=True, cwd=REPO).stdout) for _ in range(3))
+            def import_seconds(module: str) -> float:  # a fresh process: what a sidecar pays once at start-up
+                return min(float(subprocess.run(
+                    [sys.executable, "-c", f"import time; t = time.monotonic(); import {module}; "
+                                           "print(time.monotonic() - t)"],
+                    check=True, capture_output=True, text=True, cwd=REPO).stdout) for _ in range(3))
 
-        plain, signed, verify_only = [], [], []
+            plain, signed, verify_only = [], [], []
 
-        def sync(name: str) -> Path:
-            started = time.monotonic()
-            manifest_bytes = store.read_bytes(f"fuel/1/{MANIFEST_NAME}")  # as the sidecar reads it
-            result = Downloader(store, "fuel", tmp / name, concurrency=settings.download_concurrency).fetch(
-                manifest, manifest_bytes)
-            plain.append(time.monotonic() - started)
-            assert result.signer is None
-            return result.path
+            def sync(name: str) -> Path:
+                started = time.monotonic()
+                manifest_bytes = store.read_bytes(f"fuel/1/{MANIFEST_NAME}")  # as the sidecar reads it
+                result = Downloader(store, "fuel", tmp / name, concurrency=settings.download_concurrency).fetch(
+                    manifest, manifest_bytes)
+                plain.append(time.monotonic() - started)
+                assert result.signer is None
+                return result.path
 
-        def sync_and_verify(name: str) -> Path:
-            started = time.monotonic()
-            manifest_bytes = store.read_bytes(f"fuel/1/{MANIFEST_NAME}")
-            result = Downloader(store, "fuel", tmp / name, concurrency=settings.download_concurrency,
-                                trust=trust).fetch(manifest, manifest_bytes)
-            signed.append(time.monotonic() - started)
-            verify_only.append(result.verify_seconds)  # model.sig GET + signature + statement + rename
-            assert result.signer is not None
-            return result.path
+            def sync_and_verify(name: str) -> Path:
+                started = time.monotonic()
+                manifest_bytes = store.read_bytes(f"fuel/1/{MANIFEST_NAME}")
+                result = Downloader(store, "fuel", tmp / name, concurrency=settings.download_concurrency,
+                                    trust=trust).fetch(manifest, manifest_bytes)
+                signed.append(time.monotonic() - started)
+                verify_only.append(result.verify_seconds)  # model.sig GET + signature + statement + rename
+                assert result.signer is not None
+                return result.path
 
-        for attempt in range(rounds):  # alternate which goes first, so neither always meets a warmer server
-            order = (sync, sync_and_verify) if attempt % 2 == 0 else (sync_and_verify, sync)
-            for step in order:
-                path = step(f"{step.__name__}-{attempt}")
-                if attempt < rounds - 1 or step is sync:
-                    shutil.rmtree(path.parent)
-                else:
-                    version_dir = path
+            for attempt in range(rounds):  # alternate which goes first, so neither always meets a warmer server
+                order = (sync, sync_and_verify) if attempt % 2 == 0 else (sync_and_verify, sync)
+                for step in order:
+                    path = step(f"{step.__name__}-{attempt}")
+                    if attempt < rounds - 1 or step is sync:
+                        shutil.rmtree(path.parent)
+                    else:
+                        version_dir = path
 
-        cli, rehash = [], []
-        for _ in range(rounds):
-            started = time.monotonic()
-            subprocess.run([str(Path(sys.executable).parent / "model_signing"), "verify", "key", str(version_dir),
-                            "--signature", str(version_dir / SIGNATURE_NAME), "--public_key", str(pub)],
-                           check=True, capture_output=True)
-            cli.append(time.monotonic() - started)
-            started = time.monotonic()
-            verify_version(version_dir, trust)
-            rehash.append(time.monotonic() - started)
+            cli, rehash = [], []
+            for _ in range(rounds):
+                started = time.monotonic()
+                subprocess.run([str(Path(sys.executable).parent / "model_signing"), "verify", "key", str(version_dir),
+                                "--signature", str(version_dir / SIGNATURE_NAME), "--public_key", str(pub)],
+                               check=True, capture_output=True)
+                cli.append(time.monotonic() - started)
+                started = time.monotonic()
+                verify_version(version_dir, trust)
+                rehash.append(time.monotonic() - started)
 
-        off, on = min(plain), min(signed)
-        print(f"  {'':48} {'signing off':>20} {'signing on':>20} {'ratio':>12}")
-        _row(f"sync + verify, seconds (best of {rounds})", f"{off:.2f}", f"{on:.2f}",
-             f"{on / off:.3f}x")
-        _row(f"  goal <= {GOAL}x", "", "", "met" if on / off <= GOAL else "MISSED")
-        _row("  of which model.sig GET + verification + rename", "", f"{min(verify_only) * 1000:.1f} ms", "")
-        # The two syncs differ by moto's download noise (tens of percent between rounds); the step that
-        # signing adds is timed inside the download itself, so this ratio is the one without that noise.
-        _row("  off + the step signing adds (same download)", f"{off:.2f}", f"{off + min(verify_only):.2f}",
-             f"{(off + min(verify_only)) / off:.3f}x")
-        peer, ours, again = min(cli), min(verify_only), min(rehash)
-        print(f"  {'':48} {'model_signing CLI':>20} {'plantserve':>20} {'ratio':>12}")
-        _row("verify the synced version, digests from download", f"{peer:.2f} s", f"{ours * 1000:.1f} ms",
-             f"{peer / ours:.0f}x")
-        _row("verify the synced version, hashing every file", f"{peer:.2f} s", f"{again:.2f} s",
-             f"{peer / again:.2f}x")
-        _row("  (the CLI's time includes its ~1 s start-up)", "", "", "")
-        lean, upstream = import_seconds("serving.signing"), import_seconds("model_signing.verifying")
-        print(f"  {'':48} {'model_signing':>20} {'serving.signing':>20} {'ratio':>12}")
-        _row("import the verifier in a fresh process (best of 3)", f"{upstream:.2f} s", f"{lean:.2f} s",
-             f"{upstream / lean:.1f}x")
-    finally:
-        moto.terminate()
-        moto.wait(30)
-        for k, v in saved_env.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        shutil.rmtree(tmp, ignore_errors=True)
+            off, on = min(plain), min(signed)
+            print(f"  {'':48} {'signing off':>20} {'signing on':>20} {'ratio':>12}")
+            _row(f"sync + verify, seconds (best of {rounds})", f"{off:.2f}", f"{on:.2f}",
+                 f"{on / off:.3f}x")
+            _row(f"  goal <= {GOAL}x", "", "", "met" if on / off <= GOAL else "MISSED")
+            _row("  of which model.sig GET + verification + rename", "", f"{min(verify_only) * 1000:.1f} ms", "")
+            # The two syncs differ by moto's download noise (tens of percent between rounds); the step that
+            # signing adds is timed inside the download itself, so this ratio is the one without that noise.
+            _row("  off + the step signing adds (same download)", f"{off:.2f}", f"{off + min(verify_only):.2f}",
+                 f"{(off + min(verify_only)) / off:.3f}x")
+            peer, ours, again = min(cli), min(verify_only), min(rehash)
+            print(f"  {'':48} {'model_signing CLI':>20} {'plantserve':>20} {'ratio':>12}")
+            _row("verify the synced version, digests from download", f"{peer:.2f} s", f"{ours * 1000:.1f} ms",
+                 f"{peer / ours:.0f}x")
+            _row("verify the synced version, hashing every file", f"{peer:.2f} s", f"{again:.2f} s",
+                 f"{peer / again:.2f}x")
+            _row("  (the CLI's time includes its ~1 s start-up)", "", "", "")
+            lean, upstream = import_seconds("serving.signing"), import_seconds("model_signing.verifying")
+            print(f"  {'':48} {'model_signing':>20} {'serving.signing':>20} {'ratio':>12}")
+            _row("import the verifier in a fresh process (best of 3)", f"{upstream:.2f} s", f"{lean:.2f} s",
+                 f"{upstream / lean:.1f}x")
+        finally:
+            moto.terminate()
+            moto.wait(30)
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

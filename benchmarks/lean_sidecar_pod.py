@@ -10,7 +10,6 @@ import dataclasses
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,18 +18,14 @@ import urllib.request
 from pathlib import Path
 from typing import Callable, Iterator
 
+from labkit.procs import environ, free_port
+
 __all__ = ["REPO", "MODELS", "Child", "Runtime", "Pod", "loopback_s3"]
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS = ("fuel", "line2")
 FEATURES = ("cylinders", "displacement", "horsepower", "weight", "acceleration", "model_year", "origin")
 S3_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.05) -> None:
@@ -113,25 +108,22 @@ def loopback_s3(tmp: Path) -> Iterator[tuple[str, str]]:
     """moto's S3 server on loopback with both models published: (store URI, endpoint)."""
     from serving.store import S3Options, open_store
 
-    port = _free_port()
+    port = free_port()
     moto = Child([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], tmp / "moto.log",
                  REPO, {})
     endpoint = f"http://127.0.0.1:{port}"
-    saved_env = {k: os.environ.get(k) for k in S3_ENV}
-    os.environ.update(S3_ENV)
     try:
-        _wait(lambda: moto.check_alive() or _http_ok(endpoint), 60, "moto")
-        import boto3
+        with environ(S3_ENV):
+            _wait(lambda: moto.check_alive() or _http_ok(endpoint), 60, "moto")
+            import boto3
 
-        boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="bench")
-        store = open_store("s3://bench", s3=S3Options(endpoint_url=endpoint))
-        for i, model in enumerate(MODELS):
-            _publish(store, model, _build_model(tmp / f"saved-{model}", float(i + 1)), float(i + 1))
-        yield "s3://bench", endpoint
+            boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="bench")
+            store = open_store("s3://bench", s3=S3Options(endpoint_url=endpoint))
+            for i, model in enumerate(MODELS):
+                _publish(store, model, _build_model(tmp / f"saved-{model}", float(i + 1)), float(i + 1))
+            yield "s3://bench", endpoint
     finally:
         moto.stop()
-        for k, v in saved_env.items():
-            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,7 +147,7 @@ class Pod:
         self.runtime, self.root, self.uri, self.endpoint = runtime, root, uri, endpoint
         self.base = root / "models"
         self.base.mkdir(parents=True)
-        self.grpc, self.rest, self.http = _free_port(), _free_port(), _free_port()
+        self.grpc, self.rest, self.http = free_port(), free_port(), free_port()
         self.runs = 0
 
     def sidecar(self, kubernetes: bool = False) -> Child:

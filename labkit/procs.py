@@ -2,6 +2,7 @@
 and managed subprocesses that are always cleaned up."""
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -9,9 +10,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Sequence, TypeVar
+from typing import Callable, Iterator, Mapping, Sequence, TypeVar
 
-__all__ = ['free_port', 'wait_until', 'port_open', 'Proc', 'run_cli', 'REPO', 'PLANTSERVE']
+__all__ = ['free_port', 'wait_until', 'port_open', 'Proc', 'run_cli', 'environ', 'REPO', 'PLANTSERVE']
 
 T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[1]
@@ -38,6 +39,21 @@ def wait_until(predicate: Callable[[], T], timeout: float = 30.0, interval: floa
             last_exc = exc
         time.sleep(interval)
     raise TimeoutError(f"timed out after {timeout}s waiting for {what}; last error: {last_exc!r}")
+
+
+@contextlib.contextmanager
+def environ(values: Mapping[str, str]) -> Iterator[None]:
+    """``os.environ`` with ``values`` set inside the block, and each variable as it was after it."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:

@@ -24,12 +24,15 @@ __all__ = ["main", "SUBCOMMANDS", "CommonSettings"]
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
+def _log_level(value: str) -> str | None:
+    return None if value.upper() in LOG_LEVELS else f"must be one of {', '.join(LOG_LEVELS)}"
+
+
 @dataclasses.dataclass(frozen=True)
 class CommonSettings:
     """What every subcommand takes, before or after its name."""
 
-    log_level: str = setting("INFO", help=f"log level: {', '.join(LOG_LEVELS)} (any case)",
-                             check=lambda v: None if v.upper() in LOG_LEVELS else f"must be one of {', '.join(LOG_LEVELS)}")
+    log_level: str = setting("INFO", help=f"log level: {', '.join(LOG_LEVELS)} (any case)", check=_log_level)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "log_level", self.log_level.upper())

@@ -72,8 +72,8 @@ class Spec:
     many: bool
     optional: bool
     group: str | None
-    empty: Any = None
-    has_empty: bool = False
+    #: What a set but empty env value means; ``_UNSET``: the env variable counts as unset.
+    empty: Any = _UNSET
 
     def where(self) -> str:
         parts = [p for p in (self.flag, self.env) if p]
@@ -144,10 +144,8 @@ def specs(cls: type) -> list[Spec]:
         kind, many, optional = _kind(hint)
         flag = f"--{f.name.replace('_', '-')}" if meta["flag"] is None else meta["flag"]
         env = prefix + f.name.upper() if meta["env"] is None else meta["env"]
-        has_empty = meta["empty"] is not _UNSET
         out.append(Spec(f.name, meta["help"], flag, env, f.default, meta["required"], meta["check"],
-                        meta["choices"], kind, many, optional, meta["group"], meta["empty"] if has_empty else None,
-                        has_empty))
+                        meta["choices"], kind, many, optional, meta["group"], meta["empty"]))
     return out
 
 
@@ -202,7 +200,7 @@ def build(cls: type, args: argparse.Namespace | None = None, env: Mapping[str, s
             if env[spec.env].strip() != "":
                 raw, source = env[spec.env], spec.env
             else:
-                blank, source = spec.has_empty, spec.env
+                blank, source = spec.empty is not _UNSET, spec.env
         try:
             value = (None if given else spec.empty if blank else spec.default) if raw is None else _parse(spec, raw)
         except (TypeError, ValueError) as exc:

@@ -237,10 +237,12 @@ def main() -> None:
             notes["server restart"] = f"stable after restart: {pod.model()['stable']} (bad: {list(pod.model()['bad'])})"
             until(3 * slot)
             phase(PHASES[3])
-            proxy.arm(reset_after_bytes=1024 * 1024)  # the next connection past 1 MiB is reset, once
+            # The next connection past 1 MiB is cut mid-body, once: the client has read every byte before the
+            # break, so the retry always rewinds them (a reset, RST, may drop unread bytes and rewind none).
+            proxy.arm(reset_after_bytes=1024 * 1024, truncate=True)
             publish(store, "fuel", 4, saved[4], specs[4])
             pod.wait_stable(4, timeout=180)
-            notes["flaky link"] = (f"connections reset: {proxy.resets}; retried bytes: "
+            notes["flaky link"] = (f"connections cut mid-body: {proxy.resets}; retried bytes: "
                                    f"{pod.metric('plantserve_sync_download_retried_bytes_total', model='fuel'):.0f}")
             until(4 * slot)
             phase(PHASES[4])

@@ -1,7 +1,12 @@
 """A TCP proxy on loopback that can break a connection the way a flaky plant link does.
 
-``reset_after_bytes=N`` resets (RST, not FIN) the first connection whose upstream-to-client stream
-passes N bytes, once; every other connection is forwarded untouched. ``resets`` counts what it did.
+``reset_after_bytes=N`` breaks the first connection whose upstream-to-client stream passes N bytes,
+once; every other connection is forwarded untouched. ``resets`` counts what it did. Two ways to break:
+
+- ``truncate=False`` (default): a reset (RST). The client's kernel drops whatever it had received but
+  the client had not read yet, so how much of the broken response the client saw depends on timing.
+- ``truncate=True``: the response stops mid-body and the connection closes (FIN). The client reads
+  every byte sent before the break, then meets the short body: a retry always rewinds those bytes.
 
     with FaultProxy("127.0.0.1", moto_port, reset_after_bytes=1 << 20) as proxy:
         open_store(uri, S3Options(endpoint_url=proxy.url))
@@ -16,9 +21,10 @@ __all__ = ["FaultProxy"]
 
 
 class FaultProxy:
-    def __init__(self, host: str, port: int, *, reset_after_bytes: int | None = None) -> None:
+    def __init__(self, host: str, port: int, *, reset_after_bytes: int | None = None, truncate: bool = False) -> None:
         self.upstream = (host, port)
         self.reset_after_bytes = reset_after_bytes
+        self.truncate = truncate
         self.resets = 0
         self.connections = 0
         self._armed = reset_after_bytes is not None
@@ -29,10 +35,12 @@ class FaultProxy:
         self._closed = threading.Event()
         threading.Thread(target=self._accept, name="faultproxy", daemon=True).start()
 
-    def arm(self, reset_after_bytes: int) -> None:
-        """Reset the next connection whose downstream passes ``reset_after_bytes``, once."""
+    def arm(self, reset_after_bytes: int, truncate: bool | None = None) -> None:
+        """Break the next connection whose downstream passes ``reset_after_bytes``, once."""
         with self._lock:
             self.reset_after_bytes, self._armed = reset_after_bytes, True
+            if truncate is not None:
+                self.truncate = truncate
 
     def close(self) -> None:
         self._closed.set()
@@ -72,6 +80,10 @@ class FaultProxy:
                 moved += len(data)
                 if downstream and self._should_reset(moved):
                     aborted.set()
+                    if self.truncate:  # FIN to the client after what it was sent; SHUT_RD wakes the other pipe
+                        dst.shutdown(socket.SHUT_RDWR)
+                        src.shutdown(socket.SHUT_RD)
+                        break
                     for s in (dst, src):  # SO_LINGER 0: the close sends RST; SHUT_RD wakes the other pipe
                         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                         s.shutdown(socket.SHUT_RD)

@@ -4,7 +4,7 @@ loopback S3 behind a fault proxy), with the whole fault sequence applied in turn
 1. steady load;
 2. a rollout;
 3. a server restart (SIGTERM) 1 s after a promotion;
-4. a flaky link: the store connection reset once in the middle of a 12 MB version;
+4. a flaky link: the store connection cut once in the middle of a 12 MB version (the retry rewinds what was read);
 5. a rejected candidate, then ``plantserve rollout rollback`` of what the pod serves;
 6. hostile requests: a 200 MB REST body, and a 66-byte gRPC request declaring 2^29 floats;
 7. 6,000 idle REST connections, then how long until a prediction is answered once they close;

@@ -475,14 +475,20 @@ def sign(env, version):
     env.store.write_bytes(f"fuel/{version}/model.sig", env.signer.sign_version(root, f"fuel/{version}").bundle)
 
 
-def test_an_unsigned_candidate_is_refused_and_never_loaded(signed_env):
-    env = signed_env
+def serving_signed_v1(env, events):
+    """A worker that has verified, loaded and promoted signed version 1."""
     publish(env, 1)
     sign(env, 1)
-    events = Events()
     w = make_worker(env, reporter=events)
     w.tick()
     w.tick()
+    return w
+
+
+def test_an_unsigned_candidate_is_refused_and_never_loaded(signed_env):
+    env = signed_env
+    events = Events()
+    w = serving_signed_v1(env, events)
     assert w.state.stable == 1 and w.available
     publish(env, 2)
     w.tick()
@@ -520,12 +526,8 @@ def test_a_tampered_stable_version_on_disk_is_refused_at_start_up(signed_env):
 
 def test_an_unsigned_pointer_is_ignored_and_said_so(signed_env):
     env = signed_env
-    publish(env, 1)
-    sign(env, 1)
     events = Events()
-    w = make_worker(env, reporter=events)
-    w.tick()
-    w.tick()
+    w = serving_signed_v1(env, events)
     publish(env, 2)
     sign(env, 2)
     write_pointer(env.store, "fuel", RolloutPointer().with_blocked(2))  # unsigned: would block 2
